@@ -27,7 +27,8 @@ absl::Status Annotate(const absl::Status& status, absl::string_view context) {
   if (!error_code.empty() &&
       absl::StartsWith(message, absl::StrCat(error_code, ": "))) {
     message.remove_prefix(error_code.size() + 2);
-    return Error(status.code(), error_code, absl::StrCat(context, ": ", message));
+    return Error(status.code(), error_code,
+                 absl::StrCat(context, ": ", message));
   }
   absl::Status annotated(status.code(), absl::StrCat(context, ": ", message));
   return annotated;

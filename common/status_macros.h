@@ -13,18 +13,19 @@
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function
 // when it is not OK.
-#define RETURN_IF_ERROR(expr)                                    \
-  do {                                                           \
-    ::absl::Status retrace_status_ = (expr);                     \
-    if (ABSL_PREDICT_FALSE(!retrace_status_.ok())) {             \
-      return retrace_status_;                                    \
-    }                                                            \
+#define RETURN_IF_ERROR(expr)                        \
+  do {                                               \
+    ::absl::Status retrace_status_ = (expr);         \
+    if (ABSL_PREDICT_FALSE(!retrace_status_.ok())) { \
+      return retrace_status_;                        \
+    }                                                \
   } while (0)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); returns its status when not OK,
 // otherwise moves its value into `lhs` (which may be a declaration).
-#define ASSIGN_OR_RETURN(lhs, rexpr) \
-  RETRACE_ASSIGN_OR_RETURN_IMPL_(RETRACE_CONCAT_(retrace_sor_, __LINE__), lhs, rexpr)
+#define ASSIGN_OR_RETURN(lhs, rexpr)                                           \
+  RETRACE_ASSIGN_OR_RETURN_IMPL_(RETRACE_CONCAT_(retrace_sor_, __LINE__), lhs, \
+                                 rexpr)
 
 #define RETRACE_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                                   \

@@ -42,12 +42,12 @@ MATCHER_P2(StatusIs, code, message_matcher,
   const absl::Status& status = GetStatus(arg);
   *result_listener << status.ToString();
   return status.code() == code &&
-         ::testing::ExplainMatchResult(message_matcher,
-                                       std::string(status.message()),
-                                       result_listener);
+         ::testing::ExplainMatchResult(
+             message_matcher, std::string(status.message()), result_listener);
 }
 
-MATCHER_P(HasErrorCode, error_code, "has error code " + std::string(error_code)) {
+MATCHER_P(HasErrorCode, error_code,
+          "has error code " + std::string(error_code)) {
   const absl::Status& status = GetStatus(arg);
   *result_listener << status.ToString();
   return retrace::ErrorCode(status) == error_code;

@@ -37,7 +37,8 @@ TEST(AnnotateTest, KeepsCodeStringInFront) {
 }
 
 absl::StatusOr<int> Half(int x) {
-  if (x % 2 != 0) return Error(absl::StatusCode::kInvalidArgument, "ODD", "odd");
+  if (x % 2 != 0)
+    return Error(absl::StatusCode::kInvalidArgument, "ODD", "odd");
   return x / 2;
 }
 
@@ -56,8 +57,8 @@ TEST(MacrosTest, PropagateErrorsAndValues) {
   EXPECT_EQ(*Quarter(8), 2);
   EXPECT_THAT(Quarter(6), HasErrorCode("ODD"));
   EXPECT_THAT(CheckEven(4), IsOk());
-  EXPECT_THAT(CheckEven(3), StatusIs(absl::StatusCode::kInvalidArgument,
-                                     HasSubstr("odd")));
+  EXPECT_THAT(CheckEven(3),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("odd")));
 }
 
 }  // namespace

@@ -1,0 +1,343 @@
+#include "history/rocksdb_store.h"
+
+#include <array>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/status.h"
+#include "common/status_macros.h"
+#include "history/internal/keys.h"
+#include "history/validation.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace retrace::history {
+namespace {
+
+using internal::HistoryKey;
+using internal::HistoryPrefix;
+using internal::PrefixEnd;
+using internal::RunKey;
+
+constexpr char kFormatKey[] = "retrace.store.format";
+constexpr char kFormatVersion[] = "1";
+constexpr int kLockStripes = 1024;
+
+absl::Status IoError(const rocksdb::Status& s, absl::string_view what) {
+  absl::StatusCode code = s.IsCorruption() ? absl::StatusCode::kDataLoss
+                          : s.IsIOError()  ? absl::StatusCode::kUnavailable
+                                           : absl::StatusCode::kInternal;
+  return Error(code, "STORE_IO", absl::StrCat(what, ": ", s.ToString()));
+}
+
+class RocksEventIterator : public EventIterator {
+ public:
+  RocksEventIterator(std::unique_ptr<rocksdb::Iterator> it,
+                     std::string upper_bound_storage)
+      : upper_bound_(std::move(upper_bound_storage)), it_(std::move(it)) {}
+
+  // The iterator's ReadOptions point at upper_bound_, which must outlive it.
+  static std::unique_ptr<EventIterator> Create(rocksdb::DB* db,
+                                               rocksdb::ColumnFamilyHandle* cf,
+                                               std::string start,
+                                               std::string end) {
+    auto result = std::unique_ptr<RocksEventIterator>(
+        new RocksEventIterator(nullptr, std::move(end)));
+    result->bound_slice_ = rocksdb::Slice(result->upper_bound_);
+    rocksdb::ReadOptions read_options;
+    read_options.iterate_upper_bound = &result->bound_slice_;
+    read_options.readahead_size = 2 << 20;
+    result->it_.reset(db->NewIterator(read_options, cf));
+    result->it_->Seek(start);
+    result->Load();
+    return result;
+  }
+
+  bool Valid() const override { return valid_; }
+  const HistoryEvent& event() const override { return event_; }
+  void Next() override {
+    it_->Next();
+    Load();
+  }
+  absl::Status status() const override { return status_; }
+
+ private:
+  void Load() {
+    valid_ = false;
+    if (!it_->Valid()) {
+      if (!it_->status().ok()) {
+        status_ = IoError(it_->status(), "reading history");
+      }
+      return;
+    }
+    const rocksdb::Slice v = it_->value();
+    if (!event_.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      status_ = Error(absl::StatusCode::kDataLoss, "STORE_CORRUPT",
+                      "a stored history event does not parse");
+      return;
+    }
+    valid_ = true;
+  }
+
+  std::string upper_bound_;
+  rocksdb::Slice bound_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  HistoryEvent event_;
+  bool valid_ = false;
+  absl::Status status_;
+};
+
+class RocksKeyIterator : public KeyIterator {
+ public:
+  static std::unique_ptr<KeyIterator> Create(rocksdb::DB* db,
+                                             rocksdb::ColumnFamilyHandle* cf,
+                                             absl::string_view start,
+                                             absl::string_view end) {
+    auto result = std::unique_ptr<RocksKeyIterator>(new RocksKeyIterator());
+    result->upper_bound_ = std::string(end);
+    result->bound_slice_ = rocksdb::Slice(result->upper_bound_);
+    rocksdb::ReadOptions read_options;
+    if (!end.empty()) read_options.iterate_upper_bound = &result->bound_slice_;
+    result->it_.reset(db->NewIterator(read_options, cf));
+    result->it_->Seek(rocksdb::Slice(start.data(), start.size()));
+    return result;
+  }
+  bool Valid() const override { return it_->Valid(); }
+  absl::string_view key() const override {
+    rocksdb::Slice k = it_->key();
+    return absl::string_view(k.data(), k.size());
+  }
+  absl::string_view value() const override {
+    rocksdb::Slice v = it_->value();
+    return absl::string_view(v.data(), v.size());
+  }
+  void Next() override { it_->Next(); }
+  absl::Status status() const override {
+    return it_->status().ok() ? absl::OkStatus()
+                              : IoError(it_->status(), "scanning");
+  }
+
+ private:
+  std::string upper_bound_;
+  rocksdb::Slice bound_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+class RocksDbHistoryStore : public HistoryStore {
+ public:
+  RocksDbHistoryStore(const StoreOptions& options, rocksdb::DB* db,
+                      std::vector<rocksdb::ColumnFamilyHandle*> handles)
+      : options_(options), db_(db), handles_(std::move(handles)) {
+    write_options_.sync = options.sync;
+  }
+
+  ~RocksDbHistoryStore() override {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close().PermitUncheckedError();
+    delete db_;
+  }
+
+  absl::StatusOr<RunInfo> Append(const AppendRequest& request) override {
+    const std::string run_key = RunKey(request.ns, request.run_id);
+    absl::MutexLock lock(
+        &stripes_[absl::Hash<std::string>()(run_key) % kLockStripes]);
+    std::string stored_bytes;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), runs_cf(), run_key, &stored_bytes);
+    RunInfo stored;
+    const RunInfo* stored_ptr = nullptr;
+    if (s.ok()) {
+      if (!stored.ParseFromString(stored_bytes)) {
+        return Error(absl::StatusCode::kDataLoss, "STORE_CORRUPT",
+                     absl::StrCat("run ", request.ns, "/", request.run_id,
+                                  ": stored run info does not parse"));
+      }
+      stored_ptr = &stored;
+    } else if (!s.IsNotFound()) {
+      return IoError(s, "reading run info");
+    }
+    ASSIGN_OR_RETURN(RunInfo info,
+                     ValidateAppend(stored_ptr, request, options_));
+
+    rocksdb::WriteBatch batch;
+    std::string buffer;
+    for (const HistoryEvent& event : request.events) {
+      buffer.clear();
+      event.SerializeToString(&buffer);
+      batch.Put(history_cf(),
+                HistoryKey(request.ns, request.run_id, event.event_id()),
+                buffer);
+    }
+    batch.Put(runs_cf(), run_key, info.SerializeAsString());
+    AddWrites(request.writes, &batch);
+    s = db_->Write(write_options_, &batch);
+    if (!s.ok()) return IoError(s, "appending history");
+    return info;
+  }
+
+  absl::Status Write(const std::vector<Mutation>& writes) override {
+    rocksdb::WriteBatch batch;
+    AddWrites(writes, &batch);
+    rocksdb::Status s = db_->Write(write_options_, &batch);
+    return s.ok() ? absl::OkStatus() : IoError(s, "writing");
+  }
+
+  absl::StatusOr<RunInfo> GetRunInfo(absl::string_view ns,
+                                     absl::string_view run_id) override {
+    std::string bytes;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), runs_cf(), RunKey(ns, run_id), &bytes);
+    if (s.IsNotFound()) {
+      return Error(absl::StatusCode::kNotFound, "RUN_NOT_FOUND",
+                   absl::StrCat("run ", ns, "/", run_id, " does not exist"));
+    }
+    if (!s.ok()) return IoError(s, "reading run info");
+    RunInfo info;
+    if (!info.ParseFromString(bytes)) {
+      return Error(absl::StatusCode::kDataLoss, "STORE_CORRUPT",
+                   absl::StrCat("run ", ns, "/", run_id,
+                                ": stored run info does not parse"));
+    }
+    return info;
+  }
+
+  std::unique_ptr<EventIterator> ReadHistory(absl::string_view ns,
+                                             absl::string_view run_id,
+                                             int64_t from_event_id) override {
+    return RocksEventIterator::Create(
+        db_, history_cf(),
+        HistoryKey(ns, run_id, std::max<int64_t>(from_event_id, 0)),
+        PrefixEnd(HistoryPrefix(ns, run_id)));
+  }
+
+  absl::StatusOr<RunPage> ListRuns(absl::string_view ns,
+                                   absl::string_view cursor,
+                                   int limit) override {
+    RETURN_IF_ERROR(ValidateIdentifier("namespace", ns));
+    const std::string prefix = absl::StrCat(ns, absl::string_view("\0", 1));
+    auto it = RocksKeyIterator::Create(db_, runs_cf(), RunKey(ns, cursor),
+                                       PrefixEnd(prefix));
+    RunPage page;
+    for (; it->Valid(); it->Next()) {
+      absl::string_view run_id = it->key().substr(prefix.size());
+      if (!cursor.empty() && run_id == cursor) continue;
+      if (static_cast<int>(page.runs.size()) == limit) {
+        page.next_cursor = page.runs.back().run_id();
+        break;
+      }
+      RunInfo info;
+      if (!info.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+        return Error(absl::StatusCode::kDataLoss, "STORE_CORRUPT",
+                     absl::StrCat("run ", ns, "/", run_id,
+                                  ": stored run info does not parse"));
+      }
+      page.runs.push_back(std::move(info));
+    }
+    RETURN_IF_ERROR(it->status());
+    return page;
+  }
+
+  absl::StatusOr<std::optional<std::string>> Get(
+      KeySpace space, absl::string_view key) override {
+    std::string value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), space_cf(space),
+                 rocksdb::Slice(key.data(), key.size()), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) return IoError(s, "reading");
+    return value;
+  }
+
+  std::unique_ptr<KeyIterator> Scan(KeySpace space, absl::string_view start,
+                                    absl::string_view end) override {
+    return RocksKeyIterator::Create(db_, space_cf(space), start, end);
+  }
+
+ private:
+  // handles_: [0] default, [1] history, [2] runs, [3 + KeySpace] the spaces.
+  rocksdb::ColumnFamilyHandle* history_cf() const { return handles_[1]; }
+  rocksdb::ColumnFamilyHandle* runs_cf() const { return handles_[2]; }
+  rocksdb::ColumnFamilyHandle* space_cf(KeySpace space) const {
+    return handles_[3 + static_cast<int>(space)];
+  }
+
+  void AddWrites(const std::vector<Mutation>& writes,
+                 rocksdb::WriteBatch* batch) const {
+    for (const Mutation& m : writes) {
+      if (m.value.has_value()) {
+        batch->Put(space_cf(m.space), m.key, *m.value);
+      } else {
+        batch->Delete(space_cf(m.space), m.key);
+      }
+    }
+  }
+
+  const StoreOptions options_;
+  rocksdb::WriteOptions write_options_;
+  rocksdb::DB* const db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::array<absl::Mutex, kLockStripes> stripes_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HistoryStore>> OpenRocksDbHistoryStore(
+    const std::string& path, const StoreOptions& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+  // Small rows, written in order per run: a larger memtable and bloom filters
+  // for point lookups of run info.
+  db_options.write_buffer_size = 64 << 20;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions cf_options(db_options);
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  families.emplace_back("history", cf_options);
+  families.emplace_back("runs", cf_options);
+  for (int i = 0; i < kNumKeySpaces; ++i) {
+    families.emplace_back(std::string(KeySpaceName(static_cast<KeySpace>(i))),
+                          cf_options);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, path, families, &handles, &db);
+  if (!s.ok()) {
+    return Error(absl::StatusCode::kUnavailable, "STORE_IO",
+                 absl::StrCat("opening store at ", path, ": ", s.ToString()));
+  }
+  auto store = std::make_unique<RocksDbHistoryStore>(options, db, handles);
+
+  std::string format;
+  s = db->Get(rocksdb::ReadOptions(), handles[0], kFormatKey, &format);
+  if (s.IsNotFound()) {
+    rocksdb::WriteOptions sync_write;
+    sync_write.sync = true;
+    s = db->Put(sync_write, handles[0], kFormatKey, kFormatVersion);
+    if (!s.ok()) return IoError(s, "writing store format");
+  } else if (!s.ok()) {
+    return IoError(s, "reading store format");
+  } else if (format != kFormatVersion) {
+    return Error(absl::StatusCode::kFailedPrecondition,
+                 "STORE_FORMAT_UNSUPPORTED",
+                 absl::StrCat("store at ", path, " has format version ", format,
+                              "; this build reads version ", kFormatVersion));
+  }
+  return store;
+}
+
+}  // namespace retrace::history
