@@ -1,0 +1,41 @@
+#include "tools/cli/cli.h"
+
+#include "tools/cli/history_commands.h"
+
+namespace retrace::cli {
+namespace {
+
+constexpr char kUsage[] = R"(usage: retrace <command> [options]
+
+Retrace: a durable, event-sourced workflow runtime.
+
+Commands:
+  history show FILE              Print a history file as a timeline.
+  history export --db DIR RUN    Export a run's history (JSON or binary).
+  history import --db DIR FILE   Import a history file as a new run.
+  help                           Show this help.
+
+Run `retrace <command> --help` for a command's options. Documentation:
+docs/cli.md.
+)";
+
+}  // namespace
+
+int Run(const std::vector<std::string>& args, std::ostream& out,
+        std::ostream& err) {
+  if (args.empty()) {
+    err << kUsage;
+    return kExitUsage;
+  }
+  const std::string& command = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "help" || command == "--help" || command == "-h") {
+    out << kUsage;
+    return kExitOk;
+  }
+  if (command == "history") return RunHistoryCommand(rest, out, err);
+  err << "retrace: unknown command '" << command << "'\n" << kUsage;
+  return kExitUsage;
+}
+
+}  // namespace retrace::cli
