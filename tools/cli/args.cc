@@ -56,7 +56,8 @@ bool Args::Has(absl::string_view name) const {
   return options_.find(name) != options_.end();
 }
 
-std::string Args::Get(absl::string_view name, absl::string_view fallback) const {
+std::string Args::Get(absl::string_view name,
+                      absl::string_view fallback) const {
   auto it = options_.find(name);
   return it == options_.end() ? std::string(fallback) : it->second;
 }

@@ -24,7 +24,8 @@ class Args {
   const std::vector<std::string>& positional() const { return positional_; }
   bool Has(absl::string_view name) const;
   // The option's value, or `fallback` when absent.
-  std::string Get(absl::string_view name, absl::string_view fallback = "") const;
+  std::string Get(absl::string_view name,
+                  absl::string_view fallback = "") const;
 
  private:
   std::vector<std::string> positional_;

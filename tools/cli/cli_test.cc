@@ -26,7 +26,7 @@ std::string TempPath(absl::string_view name) {
   static std::atomic<int> counter{0};
   const char* base = std::getenv("TEST_TMPDIR");
   std::string path = absl::StrCat(base ? base : "/tmp", "/cli-", getpid(), "-",
-                                   counter++, "-", name);
+                                  counter++, "-", name);
   std::filesystem::remove_all(path);
   return path;
 }
@@ -106,9 +106,9 @@ TEST(CliTest, ImportThenExportRoundTripsBothFormats) {
     std::string path = WriteFile("in", *contents);
     Result imported = RunCli({"history", "import", "--db", db, path});
     ASSERT_EQ(imported.code, kExitOk) << imported.err;
-    EXPECT_THAT(imported.out, HasSubstr(absl::StrCat(
-                                  "imported run default/", h.run_id(),
-                                  ": 4 events, status RUNNING")));
+    EXPECT_THAT(imported.out,
+                HasSubstr(absl::StrCat("imported run default/", h.run_id(),
+                                       ": 4 events, status RUNNING")));
     // Importing the same run twice is refused and changes nothing.
     Result again = RunCli({"history", "import", "--db", db, path});
     EXPECT_EQ(again.code, kExitFailure);
@@ -132,8 +132,9 @@ TEST(CliTest, ImportThenExportRoundTripsBothFormats) {
   EXPECT_EQ(missing.code, kExitFailure);
   EXPECT_THAT(missing.err, HasSubstr("RUN_NOT_FOUND"));
   EXPECT_EQ(RunCli({"history", "export", "from-json"}).code, kExitUsage);
-  EXPECT_EQ(RunCli({"history", "export", "--db", db, "--format", "xml", "r"}).code,
-            kExitUsage);
+  EXPECT_EQ(
+      RunCli({"history", "export", "--db", db, "--format", "xml", "r"}).code,
+      kExitUsage);
 }
 
 TEST(CliTest, ImportOfInvalidFileWritesNothing) {

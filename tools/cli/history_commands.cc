@@ -26,8 +26,8 @@ absl::Status Usage(absl::string_view message) {
 }
 
 std::string FormatEventTime(const HistoryEvent& e) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", history::ToTime(e.event_time()),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
+                          history::ToTime(e.event_time()), absl::UTCTimeZone());
 }
 
 absl::Status Show(const Args& args, std::ostream& out) {
@@ -45,7 +45,8 @@ absl::Status Show(const Args& args, std::ostream& out) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<history::HistoryStore>> OpenDb(const Args& args) {
+absl::StatusOr<std::unique_ptr<history::HistoryStore>> OpenDb(
+    const Args& args) {
   if (!args.Has("db")) return Usage("--db DIR is required");
   return history::OpenRocksDbHistoryStore(args.Get("db"));
 }
@@ -59,7 +60,8 @@ absl::Status Export(const Args& args, std::ostream& out) {
   } else if (format_name == "binary") {
     format = HistoryFileFormat::kBinary;
   } else {
-    return Usage(absl::StrCat("--format must be json or binary, not ", format_name));
+    return Usage(
+        absl::StrCat("--format must be json or binary, not ", format_name));
   }
   ASSIGN_OR_RETURN(auto store, OpenDb(args));
   const std::string ns = args.Get("namespace", "default");
