@@ -329,7 +329,9 @@ void Write(const Value& v, const JsonWriteOptions& o, int depth,
       if (!std::isfinite(d)) {
         out->append("null");
       } else {
-        out->append(FormatNumber(d, o.fifteen_digits ? 15 : 0));
+        // Integers are exact up to 2^53 and keep all their digits.
+        bool integral = d == std::floor(d) && std::fabs(d) < 9007199254740992.0;
+        out->append(FormatNumber(d, o.fifteen_digits && !integral ? 15 : 0));
       }
       return;
     }

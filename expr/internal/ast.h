@@ -59,6 +59,14 @@ enum class NodeType {
 
 struct Node;
 
+// A parent-operator binding: the label under which an ancestor is bound, and
+// how many steps up it still is.
+struct Slot {
+  std::string label;
+  int level;
+  int index;
+};
+
 struct Stage {
   enum Kind { kFilter, kIndex } kind;
   Node* expr = nullptr;  // kFilter
@@ -103,17 +111,18 @@ struct Node {
   // kRegex.
   std::string regex_flags;
   std::shared_ptr<const void> regex;  // compiled regex (RegexProgram)
-  // Parent operator support.
-  int ancestor_slot = -1;            // kParent: slot label; steps: slot to bind
-  std::vector<int> ancestor_labels;  // steps: labels to bind to context
-  std::vector<int> seeking_parent;   // unresolved parent slots
-  // kPath: the path's tuple stream carries ancestry.
-  bool path_tuple = false;
+  // Parent operator (%) support: a kParent node reads `slot`; a step with
+  // `ancestor` binds its input under ancestor->label; `seeking_parent` lists
+  // slots still looking for the step they refer to.
+  struct Slot* slot = nullptr;
+  struct Slot* ancestor = nullptr;
+  std::vector<struct Slot*> seeking_parent;
 };
 
 // A parsed expression: the arena and the root.
 struct Program {
   std::deque<Node> arena;
+  std::deque<Slot> slots;
   Node* root = nullptr;
   std::string source;
   Node* New(NodeType type, int position) {

@@ -100,6 +100,22 @@ absl::StatusOr<std::string> ToJsString(const Value& v, bool pretty,
     return LangError("D3001", position,
                      "Attempting to invoke string function on Infinity or NaN");
   }
+  std::function<bool(const Value&)> finite = [&](const Value& x) {
+    if (x.IsNumber()) return static_cast<bool>(std::isfinite(x.number()));
+    if (x.IsArray()) {
+      for (const Value& y : x.items()) {
+        if (!finite(y)) return false;
+      }
+    } else if (x.IsObject()) {
+      for (const auto& e : x.object().entries) {
+        if (!finite(e.second)) return false;
+      }
+    }
+    return true;
+  };
+  if (!finite(v)) {
+    return LangError("D1001", position, "Number out of range");
+  }
   const Value* target = &v;
   if (v.IsArray() && v.array().outer_wrapper && !v.items().empty()) {
     target = &v.items()[0];
@@ -377,12 +393,10 @@ absl::StatusOr<Value> Evaluator::EvalInner(const Node* node, const Value& input,
       if (out.size() == 1) return out[0];
       return MakeSequence(std::move(out));
     }
-    case NodeType::kParent:
-      return retrace::Error(
-          absl::StatusCode::kUnimplemented, "EXPR_UNSUPPORTED",
-          absl::StrCat("the parent operator % is not supported yet (at "
-                       "position ",
-                       node->position, ")"));
+    case NodeType::kParent: {
+      const Value* v = env->Lookup(node->slot->label);
+      return v ? *v : Value();
+    }
     case NodeType::kCondition: {
       ASSIGN_OR_RETURN(Value c, Eval(node->lhs, input, env));
       if (Truthy(c)) {
@@ -489,7 +503,10 @@ absl::StatusOr<Value> Evaluator::EvalPath(const Node* node, const Value& input,
     }
     if (step->focus.empty()) input_seq = result_seq;
   }
-  if (is_tuple) {
+  if (is_tuple && node->tuple) {
+    // This path carries ancestry for an enclosing path: keep the tuples.
+    result_seq = tuples;
+  } else if (is_tuple) {
     std::vector<Value> out;
     if (tuples.IsArray()) {
       out.reserve(tuples.items().size());
@@ -622,6 +639,9 @@ absl::StatusOr<Value> Evaluator::EvalTupleStep(const Node* step,
           obj->Set("@", r);
         }
         if (!step->index.empty()) obj->Set(step->index, Value::Number(bb));
+        if (step->ancestor != nullptr) {
+          obj->Set(step->ancestor->label, TupleFocus(tuple));
+        }
       }
       out.push_back(std::move(t));
     }

@@ -168,6 +168,15 @@ Value MatchObject(absl::string_view s, const RegexMatch& m) {
   return o;
 }
 
+absl::Status NotAMatcher(absl::string_view fn, int position) {
+  return LangError("T1010", position,
+                   absl::StrCat("The matcher function argument passed to "
+                                "function ",
+                                fn,
+                                " does not return the correct object "
+                                "structure"));
+}
+
 // Higher-order call arguments by the function's arity.
 Args HofArgs(CallContext& ctx, const Value& fn, const Value& a1,
              const Value& a2, const Value& a3) {
@@ -281,13 +290,14 @@ absl::StatusOr<Value> FnPad(CallContext& ctx, Args& a) {
   return Value::String(width > 0 ? s + padding : padding + s);
 }
 
-absl::StatusOr<Value> FnContains(CallContext&, Args& a) {
+absl::StatusOr<Value> FnContains(CallContext& ctx, Args& a) {
   if (Arg(a, 0).IsUndefined()) return Value();
   const std::string& s = a[0].str();
   if (IsRegex(Arg(a, 1))) {
     return Value::Bool(!FindAll(RegexOf(a[1]), s, 1).empty());
   }
-  if (!Arg(a, 1).IsString()) return Value::Bool(false);
+  if (Arg(a, 1).IsFunction()) return NotAMatcher("contains", ctx.position);
+  if (!Arg(a, 1).IsString()) return Value();
   return Value::Bool(s.find(a[1].str()) != std::string::npos);
 }
 
@@ -305,6 +315,9 @@ absl::StatusOr<Value> FnSplit(CallContext& ctx, Args& a) {
   }
   std::vector<Value> out;
   if (limit == 0) return Value::Array();
+  if (Arg(a, 1).IsFunction() && !IsRegex(a[1])) {
+    return NotAMatcher("split", ctx.position);
+  }
   if (IsRegex(Arg(a, 1))) {
     std::vector<RegexMatch> ms = FindAll(RegexOf(a[1]), s, limit);
     size_t start = 0;
@@ -364,6 +377,9 @@ absl::StatusOr<Value> FnMatch(CallContext& ctx, Args& a) {
                        "positive number");
     }
     limit = ToInt(a[2].number());
+  }
+  if (Arg(a, 1).IsFunction() && !IsRegex(a[1])) {
+    return NotAMatcher("match", ctx.position);
   }
   if (!IsRegex(Arg(a, 1))) {
     return LangError("T0410", ctx.position,
@@ -472,6 +488,7 @@ absl::StatusOr<Value> FnReplace(CallContext& ctx, Args& a) {
     }
     out += s.substr(pos);
   } else {
+    if (!IsRegex(pattern)) return NotAMatcher("replace", ctx.position);
     size_t pos = 0;
     for (const RegexMatch& m : FindAll(RegexOf(pattern), s, limit)) {
       out += s.substr(pos, m.start - pos);

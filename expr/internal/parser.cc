@@ -94,6 +94,12 @@ class Parser {
     }
     Node* processed = Process(root);
     if (!ok()) return error_;
+    if (processed->type == NodeType::kParent ||
+        !processed->seeking_parent.empty()) {
+      return LangError("S0217", processed->position,
+                       "The object representing the 'parent' cannot be "
+                       "derived from this expression");
+    }
     return processed;
   }
 
@@ -189,6 +195,11 @@ class Parser {
       t.value = "=";
       pos_ += 2;
       cur_ = std::move(t);
+      return;
+    }
+    if (c == '!' || c == '~') {
+      Fail("S0204", pos_,
+           absl::StrCat("Unknown operator: ", std::string(1, c)));
       return;
     }
     if (IsOperatorChar(c)) {
@@ -710,6 +721,74 @@ class Parser {
 
   // ---- Post-processing (path flattening etc.) ----------------------------
 
+  // ---- Parent operator ancestry (as jsonata-js resolves it) --------------
+
+  bool SeekParent(Node* node, Slot* slot) {
+    switch (node->type) {
+      case NodeType::kName:
+      case NodeType::kWildcard:
+        slot->level--;
+        if (slot->level == 0) {
+          if (node->ancestor != nullptr) slot->label = node->ancestor->label;
+          node->ancestor = slot;
+          node->tuple = true;
+        }
+        return true;
+      case NodeType::kParent:
+        slot->level++;
+        return true;
+      case NodeType::kBlock:
+        if (!node->items.empty()) {
+          node->tuple = true;
+          return SeekParent(node->items.back(), slot);
+        }
+        return true;
+      case NodeType::kPath: {
+        node->tuple = true;
+        int index = static_cast<int>(node->items.size()) - 1;
+        if (!SeekParent(node->items[index--], slot)) return false;
+        while (slot->level > 0 && index >= 0) {
+          if (!SeekParent(node->items[index--], slot)) return false;
+        }
+        return true;
+      }
+      default:
+        Fail("S0217", node->position,
+             "The object representing the 'parent' cannot be derived from "
+             "this expression");
+        return false;
+    }
+  }
+
+  void PushAncestry(Node* result, Node* value) {
+    if (value == nullptr) return;
+    if (value->type == NodeType::kParent) {
+      result->seeking_parent.push_back(value->slot);
+    }
+    for (Slot* s : value->seeking_parent) result->seeking_parent.push_back(s);
+  }
+
+  void ResolveAncestry(Node* path) {
+    Node* last = path->items.back();
+    std::vector<Slot*> slots = last->seeking_parent;
+    if (last->type == NodeType::kParent) slots.push_back(last->slot);
+    for (Slot* slot : slots) {
+      int index = static_cast<int>(path->items.size()) - 2;
+      while (slot->level > 0) {
+        if (index < 0) {
+          path->seeking_parent.push_back(slot);
+          break;
+        }
+        Node* step = path->items[index--];
+        while (index >= 0 && !step->focus.empty() &&
+               !path->items[index]->focus.empty()) {
+          step = path->items[index--];
+        }
+        if (!SeekParent(step, slot)) return;
+      }
+    }
+  }
+
   Node* AsPath(Node* n) {
     if (n->type == NodeType::kPath) return n;
     Node* p = prog_->New(NodeType::kPath, n->position);
@@ -758,6 +837,9 @@ class Parser {
           result = prog_->New(NodeType::kPath, lstep->position);
           result->items.push_back(lstep);
         }
+        if (lstep->type == NodeType::kParent) {
+          result->seeking_parent = {lstep->slot};
+        }
         Node* rest = Process(e->rhs);
         if (!rest) return nullptr;
         if (rest->type == NodeType::kPath) {
@@ -788,7 +870,8 @@ class Parser {
         if (first->type == NodeType::kArray) first->cons_array = true;
         Node* last = result->items.back();
         if (last->type == NodeType::kArray) last->cons_array = true;
-        return result;
+        ResolveAncestry(result);
+        return ok() ? result : nullptr;
       }
       case NodeType::kRawPredicate: {
         Node* result = Process(e->lhs);
@@ -806,6 +889,16 @@ class Parser {
         }
         Node* pred = Process(e->rhs);
         if (!pred) return nullptr;
+        if (!pred->seeking_parent.empty()) {
+          for (Slot* slot : pred->seeking_parent) {
+            if (slot->level == 1) {
+              if (!SeekParent(step, slot)) return nullptr;
+            } else {
+              slot->level--;
+            }
+          }
+          PushAncestry(step, pred);
+        }
         Stage s{Stage::kFilter, pred, "", e->position};
         if (on_path) {
           step->stages.push_back(s);
@@ -838,10 +931,12 @@ class Parser {
         for (const SortTerm& term : e->terms) {
           Node* te = Process(term.expr);
           if (!te) return nullptr;
+          PushAncestry(sort, te);
           sort->terms.push_back({te, term.descending});
         }
         result->items.push_back(sort);
-        return result;
+        ResolveAncestry(result);
+        return ok() ? result : nullptr;
       }
       case NodeType::kRawFocus: {
         Node* result = Process(e->lhs);
@@ -886,30 +981,47 @@ class Parser {
         return result;
       }
       case NodeType::kBinary: {
-        if (e->value == "~>") {
-          e->type = NodeType::kApply;
-        }
         e->lhs = Process(e->lhs);
         e->rhs = Process(e->rhs);
-        return ok() ? e : nullptr;
+        if (!ok()) return nullptr;
+        if (e->value == "~>") {
+          e->type = NodeType::kApply;
+          if (e->lhs->keep_array || e->rhs->keep_array) e->keep_array = true;
+        } else {
+          PushAncestry(e, e->lhs);
+          PushAncestry(e, e->rhs);
+        }
+        return e;
       }
       case NodeType::kBind:
+        e->lhs = Process(e->lhs);
+        e->rhs = Process(e->rhs);
+        if (!ok()) return nullptr;
+        PushAncestry(e, e->rhs);
+        return e;
       case NodeType::kCoalesce:
       case NodeType::kRange:
         e->lhs = Process(e->lhs);
         e->rhs = Process(e->rhs);
-        return ok() ? e : nullptr;
+        if (!ok()) return nullptr;
+        PushAncestry(e, e->lhs);
+        PushAncestry(e, e->rhs);
+        return e;
       case NodeType::kArray:
         for (Node*& item : e->items) {
           item = Process(item);
           if (!item) return nullptr;
+          PushAncestry(e, item);
         }
         return e;
       case NodeType::kObject:
         for (auto& [k, v] : e->pairs) {
           k = Process(k);
+          if (!k) return nullptr;
+          PushAncestry(e, k);
           v = Process(v);
-          if (!k || !v) return nullptr;
+          if (!v) return nullptr;
+          PushAncestry(e, v);
         }
         return e;
       case NodeType::kNegate: {
@@ -921,6 +1033,7 @@ class Parser {
           return inner;
         }
         e->lhs = inner;
+        PushAncestry(e, inner);
         return e;
       }
       case NodeType::kFunction:
@@ -928,6 +1041,7 @@ class Parser {
         for (Node*& arg : e->items) {
           arg = Process(arg);
           if (!arg) return nullptr;
+          PushAncestry(e, arg);
         }
         e->lhs = Process(e->lhs);
         return ok() ? e : nullptr;
@@ -946,7 +1060,11 @@ class Parser {
           e->rhs = Process(e->rhs);
         }
         if (e->third) e->third = Process(e->third);
-        return ok() ? e : nullptr;
+        if (!ok()) return nullptr;
+        PushAncestry(e, e->lhs);
+        if (e->rhs != e->lhs) PushAncestry(e, e->rhs);
+        PushAncestry(e, e->third);
+        return e;
       case NodeType::kTransform:
         e->lhs = Process(e->lhs);
         e->rhs = Process(e->rhs);
@@ -956,12 +1074,19 @@ class Parser {
         for (Node*& item : e->items) {
           item = Process(item);
           if (!item) return nullptr;
+          PushAncestry(e, item);
           if (item->cons_array ||
               (item->type == NodeType::kPath && item->items[0]->cons_array)) {
             e->cons_array = true;
           }
         }
         return e;
+      case NodeType::kParent: {
+        prog_->slots.push_back(
+            Slot{absl::StrCat("!", next_label_++), 1, next_index_++});
+        e->slot = &prog_->slots.back();
+        return e;
+      }
       case NodeType::kName: {
         Node* p = prog_->New(NodeType::kPath, e->position);
         p->items.push_back(e);
@@ -979,6 +1104,8 @@ class Parser {
   size_t pos_ = 0;
   bool first_ = true;
   int nesting_ = 0;
+  int next_label_ = 0;
+  int next_index_ = 0;
   Token cur_;
   absl::Status error_;
 };

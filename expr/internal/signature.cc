@@ -211,7 +211,7 @@ absl::StatusOr<std::vector<Value>> ValidateArgs(const Signature& sig,
     }
     for (int k = 0; k < len; ++k, ++arg_index) {
       if (p.type != 'a') {
-        out.push_back(arg);
+        out.push_back(at(arg_index));
         continue;
       }
       char s = arg_index < syms.size() ? syms[arg_index] : 'm';
