@@ -1,0 +1,44 @@
+#include "expr/internal/compile.h"
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "common/status_macros.h"
+#include "expr/internal/evaluator.h"
+#include "expr/internal/parser.h"
+
+namespace retrace::expr::internal {
+
+absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(
+    absl::string_view source, const Options& options) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Program> program,
+                   Parse(source, options.max_source_nesting));
+  absl::flat_hash_set<absl::string_view> allowed(
+      options.allowed_functions.begin(), options.allowed_functions.end());
+  for (Node& node : program->arena) {
+    if (node.type == NodeType::kVariable) {
+      const BuiltinDef* def = FindBuiltin(node.value);
+      if (def == nullptr) continue;
+      if (!allowed.contains(node.value)) {
+        return retrace::Error(
+            absl::StatusCode::kPermissionDenied, "EXPR_FUNCTION_NOT_ALLOWED",
+            absl::StrCat("function $", node.value,
+                         " is not on the allow-list (at position ",
+                         node.position, ")"));
+      }
+      node.builtin = def;
+      node.literal = BuiltinValue(def);
+    } else if (node.type == NodeType::kRegex) {
+      ASSIGN_OR_RETURN(auto regex,
+                       CompileRegex(node.value, node.regex_flags,
+                                    options.max_regex_memory, node.position));
+      auto* f = new FunctionValue();
+      f->kind = FunctionValue::kRegex;
+      f->regex = std::move(regex);
+      node.literal = Value::FromFunction(f);
+    }
+  }
+  return std::shared_ptr<const Program>(std::move(program));
+}
+
+}  // namespace retrace::expr::internal

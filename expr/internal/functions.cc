@@ -1,0 +1,1372 @@
+// The built-in function library, registered by group. Signatures are the
+// ones the JSONata specification gives; arguments are validated against them
+// before a built-in runs (T0410 / T0411 / T0412).
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "common/status_macros.h"
+#include "expr/internal/errors.h"
+#include "expr/internal/evaluator.h"
+#include "expr/options.h"
+#include "re2/re2.h"
+
+namespace retrace::expr::internal {
+namespace {
+
+using Args = std::vector<Value>;
+
+const Value& Arg(const Args& a, size_t i) {
+  static const Value kUndefined;
+  return i < a.size() ? a[i] : kUndefined;
+}
+
+// ---- UTF-8 helpers ---------------------------------------------------------
+
+// Byte offsets of each code point start, plus the end.
+std::vector<size_t> CodePointOffsets(absl::string_view s) {
+  std::vector<size_t> offs;
+  offs.reserve(s.size() + 1);
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) offs.push_back(i);
+  }
+  offs.push_back(s.size());
+  return offs;
+}
+
+std::vector<uint32_t> DecodeUtf8(absl::string_view s) {
+  std::vector<uint32_t> out;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = s[i];
+    uint32_t cp;
+    int n;
+    if (c < 0x80) {
+      cp = c;
+      n = 1;
+    } else if ((c & 0xE0) == 0xC0) {
+      cp = c & 0x1F;
+      n = 2;
+    } else if ((c & 0xF0) == 0xE0) {
+      cp = c & 0x0F;
+      n = 3;
+    } else {
+      cp = c & 0x07;
+      n = 4;
+    }
+    for (int k = 1; k < n && i + k < s.size(); ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    }
+    out.push_back(cp);
+    i += n;
+  }
+  return out;
+}
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// JavaScript ToIntegerOrInfinity, clamped to int64.
+int64_t ToInt(double d) {
+  if (std::isnan(d)) return 0;
+  if (d > 9e15) return static_cast<int64_t>(9e15);
+  if (d < -9e15) return static_cast<int64_t>(-9e15);
+  return static_cast<int64_t>(std::trunc(d));
+}
+
+// Array.prototype.slice over code points.
+std::string SliceCodePoints(absl::string_view s, int64_t start, int64_t end) {
+  std::vector<size_t> offs = CodePointOffsets(s);
+  int64_t len = offs.size() - 1;
+  if (start < 0) start = std::max<int64_t>(0, len + start);
+  if (end < 0) end = std::max<int64_t>(0, len + end);
+  start = std::min(start, len);
+  end = std::min(end, len);
+  if (start >= end) return "";
+  return std::string(s.substr(offs[start], offs[end] - offs[start]));
+}
+
+// ---- regex helpers ---------------------------------------------------------
+
+struct RegexMatch {
+  size_t start, end;  // byte offsets
+  std::vector<Value> groups;
+};
+
+std::vector<RegexMatch> FindAll(const re2::RE2& re, absl::string_view s,
+                                int64_t limit) {
+  std::vector<RegexMatch> out;
+  int ngroups = re.NumberOfCapturingGroups();
+  std::vector<re2::StringPiece> sub(ngroups + 1);
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    if (limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
+    if (!re.Match(re2::StringPiece(s.data(), s.size()), pos, s.size(),
+                  re2::RE2::UNANCHORED, sub.data(), ngroups + 1)) {
+      break;
+    }
+    RegexMatch m;
+    m.start = sub[0].data() - s.data();
+    m.end = m.start + sub[0].size();
+    for (int g = 1; g <= ngroups; ++g) {
+      if (sub[g].data() == nullptr) {
+        m.groups.push_back(Value::String(""));
+      } else {
+        m.groups.push_back(
+            Value::String(std::string(sub[g].data(), sub[g].size())));
+      }
+    }
+    out.push_back(std::move(m));
+    if (out.back().end == out.back().start) {
+      // Empty match: step over one code point.
+      size_t next = out.back().end + 1;
+      while (next < s.size() &&
+             (static_cast<unsigned char>(s[next]) & 0xC0) == 0x80) {
+        ++next;
+      }
+      pos = next;
+    } else {
+      pos = out.back().end;
+    }
+  }
+  return out;
+}
+
+const re2::RE2& RegexOf(const Value& v) { return *AsFunction(v)->regex->re; }
+
+bool IsRegex(const Value& v) {
+  return v.IsFunction() && AsFunction(v)->kind == FunctionValue::kRegex;
+}
+
+Value MatchObject(absl::string_view s, const RegexMatch& m) {
+  Value o = Value::Object();
+  ObjectCell* c = o.MutableObject();
+  c->Set("match",
+         Value::String(std::string(s.substr(m.start, m.end - m.start))));
+  c->Set("index", Value::Number(CodePointLength(s.substr(0, m.start))));
+  c->Set("groups", Value::Array(m.groups));
+  return o;
+}
+
+absl::Status NotAMatcher(absl::string_view fn, int position) {
+  return LangError("T1010", position,
+                   absl::StrCat("The matcher function argument passed to "
+                                "function ",
+                                fn,
+                                " does not return the correct object "
+                                "structure"));
+}
+
+// Higher-order call arguments by the function's arity.
+Args HofArgs(CallContext& ctx, const Value& fn, const Value& a1,
+             const Value& a2, const Value& a3) {
+  Args out{a1};
+  int arity = ctx.eval->Arity(fn);
+  if (arity >= 2) out.push_back(a2);
+  if (arity >= 3) out.push_back(a3);
+  return out;
+}
+
+absl::StatusOr<Value> Call(CallContext& ctx, const Value& fn, Args args) {
+  return ctx.eval->Apply(fn, std::move(args), Value(), ctx.env, ctx.position);
+}
+
+absl::Status NotImplemented(absl::string_view name, int position) {
+  return retrace::Error(
+      absl::StatusCode::kUnimplemented, "EXPR_NOT_IMPLEMENTED",
+      absl::StrCat("function $", name, " is not implemented yet (at position ",
+                   position, ")"));
+}
+
+// ---- string functions ------------------------------------------------------
+
+absl::StatusOr<Value> FnString(CallContext& ctx, Args& a) {
+  const Value& v = Arg(a, 0);
+  if (v.IsUndefined()) return Value();
+  bool pretty = Arg(a, 1).IsBool() && Arg(a, 1).boolean();
+  ASSIGN_OR_RETURN(std::string s, ToJsString(v, pretty, ctx.position));
+  return Value::String(std::move(s));
+}
+
+absl::StatusOr<Value> FnLength(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  return Value::Number(CodePointLength(a[0].str()));
+}
+
+absl::StatusOr<Value> FnSubstring(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  const std::string& s = a[0].str();
+  int64_t len = CodePointLength(s);
+  int64_t start = ToInt(Arg(a, 1).IsNumber() ? a[1].number() : 0);
+  if (len + start < 0) start = 0;
+  if (Arg(a, 2).IsNumber()) {
+    double length = a[2].number();
+    if (length <= 0) return Value::String("");
+    int64_t end =
+        start >= 0 ? start + ToInt(length) : len + start + ToInt(length);
+    return Value::String(SliceCodePoints(s, start, end));
+  }
+  return Value::String(SliceCodePoints(s, start, len));
+}
+
+absl::StatusOr<Value> FnSubstringBefore(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  if (Arg(a, 1).IsUndefined()) return a[0];
+  size_t pos = a[0].str().find(a[1].str());
+  if (pos == std::string::npos) return a[0];
+  return Value::String(a[0].str().substr(0, pos));
+}
+
+absl::StatusOr<Value> FnSubstringAfter(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  if (Arg(a, 1).IsUndefined()) return a[0];
+  size_t pos = a[0].str().find(a[1].str());
+  if (pos == std::string::npos) return a[0];
+  return Value::String(a[0].str().substr(pos + a[1].str().size()));
+}
+
+absl::StatusOr<Value> FnUppercase(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  return Value::String(absl::AsciiStrToUpper(a[0].str()));
+}
+
+absl::StatusOr<Value> FnLowercase(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  return Value::String(absl::AsciiStrToLower(a[0].str()));
+}
+
+absl::StatusOr<Value> FnTrim(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  std::string out;
+  bool in_ws = false;
+  for (char c : a[0].str()) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      in_ws = true;
+    } else {
+      if (in_ws) out.push_back(' ');
+      in_ws = false;
+      out.push_back(c);
+    }
+  }
+  if (in_ws) out.push_back(' ');
+  if (!out.empty() && out.front() == ' ') out.erase(0, 1);
+  if (!out.empty() && out.back() == ' ') out.pop_back();
+  return Value::String(std::move(out));
+}
+
+absl::StatusOr<Value> FnPad(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  const std::string& s = a[0].str();
+  int64_t width = ToInt(Arg(a, 1).IsNumber() ? a[1].number() : 0);
+  std::string ch =
+      Arg(a, 2).IsString() && !a[2].str().empty() ? a[2].str() : " ";
+  int64_t pad = std::abs(width) - static_cast<int64_t>(CodePointLength(s));
+  if (pad <= 0) return a[0];
+  RETURN_IF_ERROR(
+      ctx.eval->CheckString(pad * ch.size() + s.size(), ctx.position));
+  std::string padding;
+  while (static_cast<int64_t>(CodePointLength(padding)) < pad) padding += ch;
+  padding = SliceCodePoints(padding, 0, pad);
+  return Value::String(width > 0 ? s + padding : padding + s);
+}
+
+absl::StatusOr<Value> FnContains(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  const std::string& s = a[0].str();
+  if (IsRegex(Arg(a, 1))) {
+    return Value::Bool(!FindAll(RegexOf(a[1]), s, 1).empty());
+  }
+  if (Arg(a, 1).IsFunction()) return NotAMatcher("contains", ctx.position);
+  if (!Arg(a, 1).IsString()) return Value();
+  return Value::Bool(s.find(a[1].str()) != std::string::npos);
+}
+
+absl::StatusOr<Value> FnSplit(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  const std::string& s = a[0].str();
+  int64_t limit = -1;
+  if (Arg(a, 2).IsNumber()) {
+    if (a[2].number() < 0) {
+      return LangError("D3020", ctx.position,
+                       "Third argument of split function must evaluate to a "
+                       "positive number");
+    }
+    limit = ToInt(a[2].number());
+  }
+  std::vector<Value> out;
+  if (limit == 0) return Value::Array();
+  if (Arg(a, 1).IsFunction() && !IsRegex(a[1])) {
+    return NotAMatcher("split", ctx.position);
+  }
+  if (IsRegex(Arg(a, 1))) {
+    std::vector<RegexMatch> ms = FindAll(RegexOf(a[1]), s, limit);
+    size_t start = 0;
+    for (const RegexMatch& m : ms) {
+      out.push_back(Value::String(s.substr(start, m.start - start)));
+      start = m.end;
+    }
+    if (limit < 0 || static_cast<int64_t>(ms.size()) < limit) {
+      out.push_back(Value::String(s.substr(std::min(start, s.size()))));
+    }
+  } else {
+    const std::string& sep = Arg(a, 1).IsString() ? a[1].str() : "";
+    if (sep.empty()) {
+      std::vector<size_t> offs = CodePointOffsets(s);
+      for (size_t i = 0; i + 1 < offs.size(); ++i) {
+        out.push_back(Value::String(s.substr(offs[i], offs[i + 1] - offs[i])));
+      }
+    } else {
+      size_t start = 0;
+      while (true) {
+        size_t p = s.find(sep, start);
+        if (p == std::string::npos) {
+          out.push_back(Value::String(s.substr(start)));
+          break;
+        }
+        out.push_back(Value::String(s.substr(start, p - start)));
+        start = p + sep.size();
+      }
+    }
+    if (limit >= 0 && static_cast<int64_t>(out.size()) > limit)
+      out.resize(limit);
+  }
+  return Value::Array(std::move(out));
+}
+
+absl::StatusOr<Value> FnJoin(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  std::string sep = Arg(a, 1).IsString() ? a[1].str() : "";
+  std::string out;
+  bool first = true;
+  for (const Value& v : a[0].items()) {
+    if (!first) out += sep;
+    first = false;
+    out += v.str();
+  }
+  RETURN_IF_ERROR(ctx.eval->CheckString(out.size(), ctx.position));
+  return Value::String(std::move(out));
+}
+
+absl::StatusOr<Value> FnMatch(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  int64_t limit = -1;
+  if (Arg(a, 2).IsNumber()) {
+    if (a[2].number() < 0) {
+      return LangError("D3040", ctx.position,
+                       "Third argument of match function must evaluate to a "
+                       "positive number");
+    }
+    limit = ToInt(a[2].number());
+  }
+  if (Arg(a, 1).IsFunction() && !IsRegex(a[1])) {
+    return NotAMatcher("match", ctx.position);
+  }
+  if (!IsRegex(Arg(a, 1))) {
+    return LangError("T0410", ctx.position,
+                     "Argument 2 of function $match does not match function "
+                     "signature");
+  }
+  const std::string& s = a[0].str();
+  std::vector<Value> out;
+  for (const RegexMatch& m : FindAll(RegexOf(a[1]), s, limit)) {
+    out.push_back(MatchObject(s, m));
+  }
+  return MakeSequence(std::move(out));
+}
+
+std::string SubstituteGroups(const std::string& replacement,
+                             absl::string_view s, const RegexMatch& m) {
+  std::string out;
+  size_t pos = 0;
+  size_t ngroups = m.groups.size();
+  while (pos < replacement.size()) {
+    size_t idx = replacement.find('$', pos);
+    if (idx == std::string::npos) break;
+    out += replacement.substr(pos, idx - pos);
+    pos = idx + 1;
+    if (pos >= replacement.size()) {
+      out += '$';
+      break;
+    }
+    char d = replacement[pos];
+    if (d == '$') {
+      out += '$';
+      ++pos;
+    } else if (d == '0') {
+      out.append(s.data() + m.start, m.end - m.start);
+      ++pos;
+    } else {
+      int max_digits =
+          ngroups == 0 ? 1
+                       : static_cast<int>(std::floor(std::log10(ngroups))) + 1;
+      auto parse = [&](int digits, int* value) {
+        int v = 0, k = 0;
+        for (; k < digits && pos + k < replacement.size() &&
+               isdigit(static_cast<unsigned char>(replacement[pos + k]));
+             ++k) {
+          v = v * 10 + (replacement[pos + k] - '0');
+        }
+        *value = v;
+        return k;
+      };
+      int value;
+      int used = parse(max_digits, &value);
+      if (max_digits > 1 && value > static_cast<int>(ngroups)) {
+        used = parse(max_digits - 1, &value);
+      }
+      if (used > 0) {
+        if (ngroups > 0 && value >= 1 && value <= static_cast<int>(ngroups)) {
+          const Value& g = m.groups[value - 1];
+          if (g.IsString()) out += g.str();
+        }
+        pos += std::to_string(value).size();
+      } else {
+        out += '$';
+      }
+    }
+  }
+  if (pos < replacement.size()) out += replacement.substr(pos);
+  return out;
+}
+
+absl::StatusOr<Value> FnReplace(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  const std::string& s = a[0].str();
+  const Value& pattern = Arg(a, 1);
+  const Value& repl = Arg(a, 2);
+  if (pattern.IsString() && pattern.str().empty()) {
+    return LangError("D3010", ctx.position,
+                     "Second argument of replace function cannot be an empty "
+                     "string");
+  }
+  int64_t limit = -1;
+  if (Arg(a, 3).IsNumber()) {
+    if (a[3].number() < 0) {
+      return LangError("D3011", ctx.position,
+                       "Fourth argument of replace function must evaluate to a "
+                       "positive number");
+    }
+    limit = ToInt(a[3].number());
+  }
+  if (limit == 0) return a[0];
+  std::string out;
+  if (pattern.IsString()) {
+    if (!repl.IsString()) {
+      return LangError("T0410", ctx.position,
+                       "Argument 3 of function $replace does not match "
+                       "function signature");
+    }
+    size_t pos = 0;
+    int64_t count = 0;
+    while (limit < 0 || count < limit) {
+      size_t idx = s.find(pattern.str(), pos);
+      if (idx == std::string::npos) break;
+      out += s.substr(pos, idx - pos);
+      out += repl.str();
+      pos = idx + pattern.str().size();
+      ++count;
+    }
+    out += s.substr(pos);
+  } else {
+    if (!IsRegex(pattern)) return NotAMatcher("replace", ctx.position);
+    size_t pos = 0;
+    for (const RegexMatch& m : FindAll(RegexOf(pattern), s, limit)) {
+      out += s.substr(pos, m.start - pos);
+      if (repl.IsString()) {
+        out += SubstituteGroups(repl.str(), s, m);
+      } else {
+        ASSIGN_OR_RETURN(Value r, Call(ctx, repl, {MatchObject(s, m)}));
+        if (!r.IsString()) {
+          return LangError("D3012", ctx.position,
+                           "Attempted to replace a matched string with a "
+                           "non-string value");
+        }
+        out += r.str();
+      }
+      pos = m.end;
+      RETURN_IF_ERROR(ctx.eval->CheckString(out.size(), ctx.position));
+    }
+    out += s.substr(std::min(pos, s.size()));
+  }
+  RETURN_IF_ERROR(ctx.eval->CheckString(out.size(), ctx.position));
+  return Value::String(std::move(out));
+}
+
+absl::StatusOr<Value> FnBase64Encode(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  std::string bytes;
+  for (uint32_t cp : DecodeUtf8(a[0].str()))
+    bytes.push_back(static_cast<char>(cp & 0xFF));
+  return Value::String(absl::Base64Escape(bytes));
+}
+
+absl::StatusOr<Value> FnBase64Decode(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  std::string bytes;
+  if (!absl::Base64Unescape(a[0].str(), &bytes)) {
+    return LangError("D3140", ctx.position, "Malformed base64 string");
+  }
+  std::string out;
+  for (unsigned char c : bytes) AppendUtf8(c, &out);
+  return Value::String(std::move(out));
+}
+
+absl::StatusOr<Value> EncodeUri(CallContext& ctx, Args& a,
+                                absl::string_view keep) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  std::string out;
+  for (unsigned char c : a[0].str()) {
+    if (isalnum(c) ||
+        absl::string_view("-_.!~*'()").find(c) != absl::string_view::npos ||
+        keep.find(c) != absl::string_view::npos) {
+      out.push_back(c);
+    } else {
+      absl::StrAppend(&out, "%",
+                      absl::AsciiStrToUpper(absl::BytesToHexString(
+                          absl::string_view(reinterpret_cast<char*>(&c), 1))));
+    }
+  }
+  return Value::String(std::move(out));
+}
+
+bool ValidUtf8(absl::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = s[i];
+    int n = c < 0x80             ? 1
+            : (c & 0xE0) == 0xC0 ? 2
+            : (c & 0xF0) == 0xE0 ? 3
+            : (c & 0xF8) == 0xF0 ? 4
+                                 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (int k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+absl::StatusOr<Value> DecodeUri(CallContext& ctx, Args& a,
+                                absl::string_view reserved) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  const std::string& s = a[0].str();
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size() || !isxdigit(static_cast<unsigned char>(s[i + 1])) ||
+        !isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      return LangError("D3140", ctx.position, "Malformed URL passed to decode");
+    }
+    char c = static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+    if (reserved.find(c) != absl::string_view::npos) {
+      out += s.substr(i, 3);
+    } else {
+      out.push_back(c);
+    }
+    i += 2;
+  }
+  if (!ValidUtf8(out)) {
+    return LangError("D3140", ctx.position, "Malformed URL passed to decode");
+  }
+  return Value::String(std::move(out));
+}
+
+absl::StatusOr<Value> FnEncodeUrlComponent(CallContext& ctx, Args& a) {
+  return EncodeUri(ctx, a, "");
+}
+absl::StatusOr<Value> FnEncodeUrl(CallContext& ctx, Args& a) {
+  return EncodeUri(ctx, a, ";,/?:@&=+$#");
+}
+absl::StatusOr<Value> FnDecodeUrlComponent(CallContext& ctx, Args& a) {
+  return DecodeUri(ctx, a, "");
+}
+absl::StatusOr<Value> FnDecodeUrl(CallContext& ctx, Args& a) {
+  return DecodeUri(ctx, a, ";/?:@&=+$,#");
+}
+
+absl::StatusOr<Value> FnEval(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  Value input = ctx.input;
+  if (Arg(a, 1).IsDefined()) {
+    input = a[1];
+    if (input.IsArray() && !IsSequence(input)) {
+      input = MakeSequence({input});
+      input.MutableArray()->outer_wrapper = true;
+    }
+  }
+  return ctx.eval->EvalSource(a[0].str(), input, ctx.env, ctx.position);
+}
+
+// ---- numeric functions -----------------------------------------------------
+
+bool MatchesDecimal(const std::string& s) {
+  static const re2::RE2 re("-?[0-9]+(\\.[0-9]+)?([Ee][-+]?[0-9]+)?");
+  return re2::RE2::FullMatch(s, re);
+}
+
+absl::StatusOr<Value> FnNumber(CallContext& ctx, Args& a) {
+  const Value& v = Arg(a, 0);
+  if (v.IsUndefined()) return Value();
+  if (v.IsNumber()) return v;
+  if (v.IsBool()) return Value::Number(v.boolean() ? 1 : 0);
+  if (v.IsString()) {
+    const std::string& s = v.str();
+    if (MatchesDecimal(s)) {
+      double d = std::strtod(s.c_str(), nullptr);
+      if (std::isfinite(d)) return Value::Number(d);
+    }
+    if (s.size() > 2 && s[0] == '0') {
+      int base = 0;
+      char p = s[1] | 0x20;
+      if (p == 'x') base = 16;
+      if (p == 'o') base = 8;
+      if (p == 'b') base = 2;
+      if (base != 0) {
+        double r = 0;
+        bool ok = true;
+        for (size_t i = 2; i < s.size(); ++i) {
+          int d = isdigit(static_cast<unsigned char>(s[i])) ? s[i] - '0'
+                  : isalpha(static_cast<unsigned char>(s[i]))
+                      ? (s[i] | 0x20) - 'a' + 10
+                      : 99;
+          if (d >= base) {
+            ok = false;
+            break;
+          }
+          r = r * base + d;
+        }
+        if (ok) return Value::Number(r);
+      }
+    }
+  }
+  return LangError(
+      "D3030", ctx.position,
+      absl::StrCat("Unable to cast value to a number: ", ToJson(v)));
+}
+
+absl::StatusOr<Value> FnAbs(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  return Value::Number(std::fabs(a[0].number()));
+}
+absl::StatusOr<Value> FnFloor(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  return Value::Number(std::floor(a[0].number()));
+}
+absl::StatusOr<Value> FnCeil(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  return Value::Number(std::ceil(a[0].number()));
+}
+
+double JsRound(double x) { return std::floor(x + 0.5); }
+
+// Shifts the decimal point of `d` by `places` through its decimal string, as
+// jsonata-js does, to avoid binary scaling errors.
+double ShiftDecimal(double d, int places) {
+  std::string s = FormatNumber(d);
+  size_t e = s.find('e');
+  std::string mant = e == std::string::npos ? s : s.substr(0, e);
+  int exp = e == std::string::npos ? 0 : std::atoi(s.c_str() + e + 1);
+  std::string t = absl::StrCat(mant, "e", exp + places);
+  return std::strtod(t.c_str(), nullptr);
+}
+
+double RoundHalfEven(double arg, int precision) {
+  if (precision != 0) arg = ShiftDecimal(arg, precision);
+  double result = JsRound(arg);
+  double diff = result - arg;
+  if (std::fabs(diff) == 0.5 && std::fabs(std::fmod(result, 2)) == 1) {
+    result -= 1;
+  }
+  if (precision != 0) result = ShiftDecimal(result, -precision);
+  if (result == 0) result = 0;  // no -0
+  return result;
+}
+
+absl::StatusOr<Value> FnRound(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  int precision =
+      Arg(a, 1).IsNumber() ? static_cast<int>(ToInt(a[1].number())) : 0;
+  return Value::Number(RoundHalfEven(a[0].number(), precision));
+}
+
+absl::StatusOr<Value> FnPower(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  double r = std::pow(a[0].number(), Arg(a, 1).IsNumber() ? a[1].number() : 0);
+  if (!std::isfinite(r)) {
+    return LangError("D3061", ctx.position,
+                     "The power function has resulted in a value that cannot "
+                     "be represented as a JSON number");
+  }
+  return Value::Number(r);
+}
+
+absl::StatusOr<Value> FnSqrt(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  if (a[0].number() < 0) {
+    return LangError(
+        "D3060", ctx.position,
+        "The sqrt function cannot be applied to a negative number");
+  }
+  return Value::Number(std::sqrt(a[0].number()));
+}
+
+absl::StatusOr<Value> FnRandom(CallContext&, Args&) {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  return Value::Number(std::uniform_real_distribution<double>(0, 1)(rng));
+}
+
+absl::StatusOr<Value> FnFormatBase(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  double v = RoundHalfEven(a[0].number(), 0);
+  int radix =
+      Arg(a, 1).IsNumber() ? static_cast<int>(ToInt(a[1].number())) : 10;
+  if (radix < 2 || radix > 36) {
+    return LangError("D3100", ctx.position,
+                     "The radix of the formatBase function must be between 2 "
+                     "and 36");
+  }
+  bool neg = v < 0;
+  double x = std::fabs(v);
+  std::string digits;
+  if (x == 0) digits = "0";
+  while (x >= 1) {
+    int d = static_cast<int>(std::fmod(x, radix));
+    digits.push_back(d < 10 ? '0' + d : 'a' + d - 10);
+    x = std::floor(x / radix);
+  }
+  std::reverse(digits.begin(), digits.end());
+  return Value::String(neg ? "-" + digits : digits);
+}
+
+absl::StatusOr<Value> FnFormatNumber(CallContext& ctx, Args&) {
+  return NotImplemented("formatNumber", ctx.position);
+}
+absl::StatusOr<Value> FnFormatInteger(CallContext& ctx, Args&) {
+  return NotImplemented("formatInteger", ctx.position);
+}
+absl::StatusOr<Value> FnParseInteger(CallContext& ctx, Args&) {
+  return NotImplemented("parseInteger", ctx.position);
+}
+
+// ---- aggregation -----------------------------------------------------------
+
+absl::StatusOr<Value> FnSum(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  double total = 0;
+  for (const Value& v : a[0].items()) total += v.number();
+  return Value::Number(total);
+}
+
+absl::StatusOr<Value> FnMax(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined() || a[0].items().empty()) return Value();
+  double m = -INFINITY;
+  for (const Value& v : a[0].items()) m = std::max(m, v.number());
+  return Value::Number(m);
+}
+
+absl::StatusOr<Value> FnMin(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined() || a[0].items().empty()) return Value();
+  double m = INFINITY;
+  for (const Value& v : a[0].items()) m = std::min(m, v.number());
+  return Value::Number(m);
+}
+
+absl::StatusOr<Value> FnAverage(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined() || a[0].items().empty()) return Value();
+  double total = 0;
+  for (const Value& v : a[0].items()) total += v.number();
+  return Value::Number(total / a[0].items().size());
+}
+
+absl::StatusOr<Value> FnCount(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value::Number(0);
+  return Value::Number(a[0].items().size());
+}
+
+// ---- boolean ---------------------------------------------------------------
+
+absl::StatusOr<Value> FnBoolean(CallContext&, Args& a) {
+  return ToBoolean(Arg(a, 0));
+}
+absl::StatusOr<Value> FnNot(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  return Value::Bool(!Truthy(a[0]));
+}
+absl::StatusOr<Value> FnExists(CallContext&, Args& a) {
+  return Value::Bool(Arg(a, 0).IsDefined());
+}
+
+// ---- arrays ----------------------------------------------------------------
+
+absl::StatusOr<Value> FnAppend(CallContext& ctx, Args& a) {
+  Value r = AppendValues(Arg(a, 0), Arg(a, 1));
+  if (r.IsArray())
+    RETURN_IF_ERROR(ctx.eval->CheckSequence(r.items().size(), ctx.position));
+  return r;
+}
+
+absl::StatusOr<Value> FnReverse(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  if (a[0].items().size() <= 1) return a[0];
+  std::vector<Value> items = a[0].items();
+  std::reverse(items.begin(), items.end());
+  return Value::Array(std::move(items));
+}
+
+absl::StatusOr<Value> FnShuffle(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  if (a[0].items().size() <= 1) return a[0];
+  std::vector<Value> items = a[0].items();
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  std::shuffle(items.begin(), items.end(), rng);
+  return Value::Array(std::move(items));
+}
+
+absl::StatusOr<Value> FnDistinct(CallContext&, Args& a) {
+  const Value& arr = Arg(a, 0);
+  if (arr.IsUndefined()) return Value();
+  if (!arr.IsArray() || arr.items().size() <= 1) return arr;
+  std::vector<Value> out;
+  for (const Value& v : arr.items()) {
+    bool found = false;
+    for (const Value& o : out) {
+      if (DeepEqual(v, o)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) out.push_back(v);
+  }
+  if (IsSequence(arr)) return MakeSequence(std::move(out));
+  return Value::Array(std::move(out));
+}
+
+absl::StatusOr<Value> FnSort(CallContext& ctx, Args& a) {
+  const Value& arr = Arg(a, 0);
+  if (arr.IsUndefined()) return Value();
+  if (arr.items().size() <= 1) return arr;
+  std::vector<Value> items = arr.items();
+  const Value& cmp = Arg(a, 1);
+  if (cmp.IsUndefined()) {
+    bool all_num = true, all_str = true;
+    for (const Value& v : items) {
+      all_num = all_num && v.IsNumber();
+      all_str = all_str && v.IsString();
+    }
+    if (!all_num && !all_str) {
+      return LangError("D3070", ctx.position,
+                       "The single argument form of the sort function can "
+                       "only be applied to an array of strings or an array "
+                       "of numbers");
+    }
+    std::stable_sort(items.begin(), items.end(),
+                     [&](const Value& x, const Value& y) {
+                       if (all_num) return x.number() < y.number();
+                       return x.str() < y.str();
+                     });
+    return Value::Array(std::move(items));
+  }
+  // Merge sort with the user's "greater than" function, as jsonata-js.
+  absl::Status error;
+  std::vector<Value> tmp(items.size());
+  std::function<void(size_t, size_t)> msort = [&](size_t lo, size_t hi) {
+    if (hi - lo < 2 || !error.ok()) return;
+    size_t mid = (lo + hi) / 2;
+    msort(lo, mid);
+    msort(mid, hi);
+    size_t i = lo, j = mid, k = lo;
+    while (i < mid && j < hi && error.ok()) {
+      absl::StatusOr<Value> r = Call(ctx, cmp, {items[i], items[j]});
+      if (!r.ok()) {
+        error = r.status();
+        return;
+      }
+      if (Truthy(*r)) {
+        tmp[k++] = items[j++];
+      } else {
+        tmp[k++] = items[i++];
+      }
+    }
+    while (i < mid) tmp[k++] = items[i++];
+    while (j < hi) tmp[k++] = items[j++];
+    for (size_t x = lo; x < hi; ++x) items[x] = tmp[x];
+  };
+  msort(0, items.size());
+  RETURN_IF_ERROR(error);
+  return Value::Array(std::move(items));
+}
+
+absl::StatusOr<Value> FnZip(CallContext&, Args& a) {
+  size_t n = SIZE_MAX;
+  for (const Value& v : a) {
+    if (v.IsUndefined()) return Value::Array();
+    n = std::min(n, v.items().size());
+  }
+  if (a.empty()) return Value::Array();
+  std::vector<Value> out;
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<Value> tuple;
+    for (const Value& v : a) tuple.push_back(v.items()[i]);
+    out.push_back(Value::Array(std::move(tuple)));
+  }
+  return Value::Array(std::move(out));
+}
+
+// ---- objects ---------------------------------------------------------------
+
+void CollectKeys(const Value& v, std::vector<std::string>* keys,
+                 absl::flat_hash_map<std::string, bool>* seen) {
+  if (v.IsArray()) {
+    for (const Value& item : v.items()) CollectKeys(item, keys, seen);
+  } else if (v.IsObject()) {
+    for (const auto& e : v.object().entries) {
+      if (seen->emplace(e.first, true).second) keys->push_back(e.first);
+    }
+  }
+}
+
+absl::StatusOr<Value> FnKeys(CallContext&, Args& a) {
+  std::vector<std::string> keys;
+  absl::flat_hash_map<std::string, bool> seen;
+  CollectKeys(Arg(a, 0), &keys, &seen);
+  std::vector<Value> out;
+  for (auto& k : keys) out.push_back(Value::String(std::move(k)));
+  return MakeSequence(std::move(out));
+}
+
+absl::StatusOr<Value> FnLookup(CallContext&, Args& a) {
+  if (!Arg(a, 1).IsString()) return Value();
+  return LookupField(Arg(a, 0), a[1].str());
+}
+
+Value Spread(const Value& v) {
+  if (v.IsArray()) {
+    Value result = MakeSequence();
+    for (const Value& item : v.items())
+      result = AppendValues(result, Spread(item));
+    return result;
+  }
+  if (v.IsObject()) {
+    std::vector<Value> out;
+    for (const auto& e : v.object().entries) {
+      Value o = Value::Object();
+      o.MutableObject()->Set(e.first, e.second);
+      out.push_back(std::move(o));
+    }
+    return MakeSequence(std::move(out));
+  }
+  return v;
+}
+
+absl::StatusOr<Value> FnSpread(CallContext&, Args& a) {
+  return Spread(Arg(a, 0));
+}
+
+absl::StatusOr<Value> FnMerge(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  Value result = Value::Object();
+  ObjectCell* o = result.MutableObject();
+  for (const Value& item : a[0].items()) {
+    for (const auto& e : item.object().entries) o->Set(e.first, e.second);
+  }
+  return result;
+}
+
+absl::StatusOr<Value> FnSift(CallContext& ctx, Args& a) {
+  const Value& obj = Arg(a, 0);
+  if (obj.IsUndefined()) return Value();
+  Value result = Value::Object();
+  ObjectCell* o = result.MutableObject();
+  for (const auto& e : obj.object().entries) {
+    ASSIGN_OR_RETURN(Value r, Call(ctx, a[1],
+                                   HofArgs(ctx, a[1], e.second,
+                                           Value::String(e.first), obj)));
+    if (Truthy(r)) o->Set(e.first, e.second);
+  }
+  if (o->size() == 0) return Value();
+  return result;
+}
+
+absl::StatusOr<Value> FnEach(CallContext& ctx, Args& a) {
+  const Value& obj = Arg(a, 0);
+  if (obj.IsUndefined()) return Value();
+  std::vector<Value> out;
+  for (const auto& e : obj.object().entries) {
+    ASSIGN_OR_RETURN(Value r, Call(ctx, a[1],
+                                   HofArgs(ctx, a[1], e.second,
+                                           Value::String(e.first), obj)));
+    if (r.IsDefined()) out.push_back(std::move(r));
+  }
+  return MakeSequence(std::move(out));
+}
+
+absl::StatusOr<Value> FnError(CallContext& ctx, Args& a) {
+  std::string msg =
+      Arg(a, 0).IsString() ? a[0].str() : "$error() function evaluated";
+  return LangError("D3137", ctx.position, msg);
+}
+
+absl::StatusOr<Value> FnAssert(CallContext& ctx, Args& a) {
+  if (!Arg(a, 0).IsBool()) {
+    return LangError("T0410", ctx.position,
+                     "Argument 1 of function $assert does not match function "
+                     "signature");
+  }
+  if (!a[0].boolean()) {
+    std::string msg =
+        Arg(a, 1).IsString() ? a[1].str() : "$assert() statement failed";
+    return LangError("D3141", ctx.position, msg);
+  }
+  return Value();
+}
+
+absl::StatusOr<Value> FnType(CallContext&, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  return Value::String(std::string(TypeName(a[0])));
+}
+
+absl::StatusOr<Value> FnClone(CallContext&, Args& a) {
+  return DeepClone(Arg(a, 0));
+}
+
+// ---- higher-order ----------------------------------------------------------
+
+absl::StatusOr<Value> FnMap(CallContext& ctx, Args& a) {
+  const Value& arr = Arg(a, 0);
+  if (arr.IsUndefined()) return Value();
+  std::vector<Value> out;
+  const auto& items = arr.items();
+  for (size_t i = 0; i < items.size(); ++i) {
+    ASSIGN_OR_RETURN(
+        Value r,
+        Call(ctx, a[1], HofArgs(ctx, a[1], items[i], Value::Number(i), arr)));
+    if (r.IsDefined()) out.push_back(std::move(r));
+  }
+  return MakeSequence(std::move(out));
+}
+
+absl::StatusOr<Value> FnFilter(CallContext& ctx, Args& a) {
+  const Value& arr = Arg(a, 0);
+  if (arr.IsUndefined()) return Value();
+  std::vector<Value> out;
+  const auto& items = arr.items();
+  for (size_t i = 0; i < items.size(); ++i) {
+    ASSIGN_OR_RETURN(
+        Value r,
+        Call(ctx, a[1], HofArgs(ctx, a[1], items[i], Value::Number(i), arr)));
+    if (Truthy(r)) out.push_back(items[i]);
+  }
+  return MakeSequence(std::move(out));
+}
+
+absl::StatusOr<Value> FnSingle(CallContext& ctx, Args& a) {
+  const Value& arr = Arg(a, 0);
+  if (arr.IsUndefined()) return Value();
+  bool found = false;
+  Value result;
+  const auto& items = arr.items();
+  for (size_t i = 0; i < items.size(); ++i) {
+    bool ok = true;
+    if (Arg(a, 1).IsDefined()) {
+      ASSIGN_OR_RETURN(
+          Value r,
+          Call(ctx, a[1], HofArgs(ctx, a[1], items[i], Value::Number(i), arr)));
+      ok = Truthy(r);
+    }
+    if (ok) {
+      if (found) {
+        return LangError("D3138", ctx.position,
+                         "The $single() function expected exactly 1 matching "
+                         "result. Instead it matched more.");
+      }
+      found = true;
+      result = items[i];
+    }
+  }
+  if (!found) {
+    return LangError("D3139", ctx.position,
+                     "The $single() function expected exactly 1 matching "
+                     "result. Instead it matched 0.");
+  }
+  return result;
+}
+
+absl::StatusOr<Value> FnReduce(CallContext& ctx, Args& a) {
+  const Value& arr = Arg(a, 0);
+  if (arr.IsUndefined()) return Value();
+  const Value& fn = a[1];
+  int arity = ctx.eval->Arity(fn);
+  if (arity < 2) {
+    return LangError("D3050", ctx.position,
+                     "The second argument of reduce function must be a "
+                     "function with at least two arguments");
+  }
+  const auto& items = arr.items();
+  Value result;
+  size_t i = 0;
+  if (Arg(a, 2).IsUndefined() && !items.empty()) {
+    result = items[0];
+    i = 1;
+  } else {
+    result = Arg(a, 2);
+  }
+  for (; i < items.size(); ++i) {
+    Args args{result, items[i]};
+    if (arity >= 3) args.push_back(Value::Number(i));
+    if (arity >= 4) args.push_back(arr);
+    ASSIGN_OR_RETURN(result, Call(ctx, fn, std::move(args)));
+  }
+  return result;
+}
+
+// ---- date / time -----------------------------------------------------------
+
+std::string IsoFromMillis(int64_t ms) {
+  absl::Time t = absl::FromUnixMillis(ms);
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+absl::StatusOr<Value> FnNow(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsDefined())
+    return NotImplemented("now with a picture", ctx.position);
+  return Value::String(IsoFromMillis(ctx.eval->now_millis()));
+}
+
+absl::StatusOr<Value> FnMillis(CallContext& ctx, Args&) {
+  return Value::Number(static_cast<double>(ctx.eval->now_millis()));
+}
+
+absl::StatusOr<Value> FnFromMillis(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  if (Arg(a, 1).IsDefined() || Arg(a, 2).IsDefined()) {
+    return NotImplemented("fromMillis with a picture", ctx.position);
+  }
+  return Value::String(
+      IsoFromMillis(static_cast<int64_t>(std::floor(a[0].number()))));
+}
+
+absl::StatusOr<Value> FnToMillis(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  if (Arg(a, 1).IsDefined())
+    return NotImplemented("toMillis with a picture", ctx.position);
+  static const re2::RE2 re(
+      "(\\d{4})(?:-(\\d{2})(?:-(\\d{2})(?:[T "
+      "](\\d{2}):(\\d{2})(?::(\\d{2})(?:[.,](\\d+))?)?"
+      "(Z|[+-]\\d{2}:?\\d{2})?)?)?)?");
+  std::string y, mo, d, h, mi, s, frac, zone;
+  if (!re2::RE2::FullMatch(a[0].str(), re, &y, &mo, &d, &h, &mi, &s, &frac,
+                           &zone)) {
+    return LangError("D3110", ctx.position,
+                     absl::StrCat("The timestamp ", a[0].str(),
+                                  " is not in ISO 8601 format"));
+  }
+  auto num = [](const std::string& x, int def) {
+    return x.empty() ? def : std::stoi(x);
+  };
+  absl::CivilSecond cs(num(y, 1970), num(mo, 1), num(d, 1), num(h, 0),
+                       num(mi, 0), num(s, 0));
+  int64_t ms = absl::ToUnixMillis(absl::FromCivil(cs, absl::UTCTimeZone()));
+  if (!frac.empty()) {
+    std::string f3 = (frac + "000").substr(0, 3);
+    ms += std::stoi(f3);
+  }
+  if (!zone.empty() && zone != "Z") {
+    int sign = zone[0] == '-' ? -1 : 1;
+    std::string digits;
+    for (char c : zone) {
+      if (isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
+    }
+    int offset =
+        std::stoi(digits.substr(0, 2)) * 60 + std::stoi(digits.substr(2, 2));
+    ms -= sign * offset * 60000LL;
+  }
+  return Value::Number(static_cast<double>(ms));
+}
+
+// ---- registry --------------------------------------------------------------
+
+struct Spec {
+  const char* name;
+  const char* signature;
+  BuiltinFn fn;
+  int arity;  // -1: the signature's parameter count
+};
+
+const Spec kSpecs[] = {
+    // strings
+    {"string", "<x-b?:s>", FnString, 1},
+    {"length", "<s-:n>", FnLength, -1},
+    {"substring", "<s-nn?:s>", FnSubstring, -1},
+    {"substringBefore", "<s-s:s>", FnSubstringBefore, -1},
+    {"substringAfter", "<s-s:s>", FnSubstringAfter, -1},
+    {"uppercase", "<s-:s>", FnUppercase, -1},
+    {"lowercase", "<s-:s>", FnLowercase, -1},
+    {"trim", "<s-:s>", FnTrim, -1},
+    {"pad", "<s-ns?:s>", FnPad, -1},
+    {"contains", "<s-(sf):b>", FnContains, -1},
+    {"split", "<s-(sf)n?:a<s>>", FnSplit, -1},
+    {"join", "<a<s>s?:s>", FnJoin, -1},
+    {"match", "<s-f<s:o>n?:a<o>>", FnMatch, -1},
+    {"replace", "<s-(sf)(sf)n?:s>", FnReplace, -1},
+    {"eval", "<sx?:x>", FnEval, -1},
+    {"base64encode", "<s-:s>", FnBase64Encode, -1},
+    {"base64decode", "<s-:s>", FnBase64Decode, -1},
+    {"encodeUrlComponent", "<s-:s>", FnEncodeUrlComponent, -1},
+    {"encodeUrl", "<s-:s>", FnEncodeUrl, -1},
+    {"decodeUrlComponent", "<s-:s>", FnDecodeUrlComponent, -1},
+    {"decodeUrl", "<s-:s>", FnDecodeUrl, -1},
+    {"formatNumber", "<n-so?:s>", FnFormatNumber, -1},
+    {"formatBase", "<n-n?:s>", FnFormatBase, -1},
+    {"formatInteger", "<n-s:s>", FnFormatInteger, -1},
+    {"parseInteger", "<s-s:n>", FnParseInteger, -1},
+    // numbers
+    {"number", "<(nsb)-:n>", FnNumber, -1},
+    {"abs", "<n-:n>", FnAbs, -1},
+    {"floor", "<n-:n>", FnFloor, -1},
+    {"ceil", "<n-:n>", FnCeil, -1},
+    {"round", "<n-n?:n>", FnRound, -1},
+    {"power", "<n-n:n>", FnPower, -1},
+    {"sqrt", "<n-:n>", FnSqrt, -1},
+    {"random", "<:n>", FnRandom, -1},
+    // aggregation
+    {"sum", "<a<n>:n>", FnSum, -1},
+    {"max", "<a<n>:n>", FnMax, -1},
+    {"min", "<a<n>:n>", FnMin, -1},
+    {"average", "<a<n>:n>", FnAverage, -1},
+    {"count", "<a:n>", FnCount, -1},
+    // boolean
+    {"boolean", "<x-:b>", FnBoolean, -1},
+    {"not", "<x-:b>", FnNot, -1},
+    {"exists", "<x:b>", FnExists, -1},
+    // arrays
+    {"append", "<xx:a>", FnAppend, -1},
+    {"reverse", "<a:a>", FnReverse, -1},
+    {"shuffle", "<a:a>", FnShuffle, -1},
+    {"distinct", "<x:x>", FnDistinct, -1},
+    {"sort", "<af?:a>", FnSort, -1},
+    {"zip", "<a+>", FnZip, -1},
+    // objects
+    {"keys", "<x-:a<s>>", FnKeys, -1},
+    {"lookup", "<x-s:x>", FnLookup, -1},
+    {"spread", "<x-:a<o>>", FnSpread, -1},
+    {"merge", "<a<o>:o>", FnMerge, -1},
+    {"sift", "<o-f?:o>", FnSift, -1},
+    {"each", "<o-f?:a>", FnEach, -1},
+    {"error", "<s?:x>", FnError, -1},
+    {"assert", "<bs?:x>", FnAssert, -1},
+    {"type", "<x:s>", FnType, -1},
+    {"clone", "<(oa)-:o>", FnClone, -1},
+    // higher-order
+    {"map", "<af>", FnMap, -1},
+    {"filter", "<af>", FnFilter, -1},
+    {"single", "<af?>", FnSingle, -1},
+    {"reduce", "<afj?:j>", FnReduce, -1},
+    // date / time
+    {"now", "<s?s?:s>", FnNow, -1},
+    {"millis", "<:n>", FnMillis, -1},
+    {"fromMillis", "<n-s?s?:s>", FnFromMillis, -1},
+    {"toMillis", "<s-s?:n>", FnToMillis, -1},
+};
+
+struct Registry {
+  absl::flat_hash_map<std::string, std::unique_ptr<BuiltinDef>> defs;
+  std::vector<std::string> names;
+};
+
+const Registry& GetRegistry() {
+  static const Registry* registry = [] {
+    auto* r = new Registry();
+    for (const Spec& s : kSpecs) {
+      auto def = std::make_unique<BuiltinDef>();
+      def->name = s.name;
+      auto sig = ParseSignature(s.signature, 0);
+      def->signature = *sig;
+      def->fn = s.fn;
+      def->arity = s.arity >= 0 ? s.arity : def->signature->params.size();
+      r->names.push_back(s.name);
+      r->defs.emplace(s.name, std::move(def));
+    }
+    return r;
+  }();
+  return *registry;
+}
+
+}  // namespace
+
+const BuiltinDef* FindBuiltin(absl::string_view name) {
+  const auto& defs = GetRegistry().defs;
+  auto it = defs.find(name);
+  return it == defs.end() ? nullptr : it->second.get();
+}
+
+absl::StatusOr<std::shared_ptr<const RegexProgram>> CompileRegex(
+    absl::string_view pattern, absl::string_view flags, int64_t max_mem,
+    int position) {
+  std::string prefix;
+  for (char f : flags) {
+    if (f == 'i') prefix += "(?i)";
+    if (f == 'm') prefix += "(?m)";
+  }
+  re2::RE2::Options opts;
+  opts.set_max_mem(max_mem);
+  opts.set_log_errors(false);
+  auto re = std::make_shared<re2::RE2>(absl::StrCat(prefix, pattern), opts);
+  if (!re->ok()) {
+    if (re->error_code() == re2::RE2::ErrorPatternTooLarge) {
+      return retrace::Error(
+          absl::StatusCode::kResourceExhausted, "EXPR_REGEX_TOO_LARGE",
+          absl::StrCat("regular expression /", pattern, "/ needs more than ",
+                       max_mem, " bytes (at position ", position, ")"));
+    }
+    return retrace::Error(absl::StatusCode::kInvalidArgument,
+                          "EXPR_REGEX_UNSUPPORTED",
+                          absl::StrCat("regular expression /", pattern,
+                                       "/ is not supported: ", re->error(),
+                                       " (at position ", position, ")"));
+  }
+  auto program = std::make_shared<RegexProgram>();
+  program->re = std::move(re);
+  program->source = std::string(pattern);
+  return std::shared_ptr<const RegexProgram>(std::move(program));
+}
+
+}  // namespace retrace::expr::internal
+
+namespace retrace::expr {
+
+const std::vector<std::string>& AllFunctionNames() {
+  return internal::GetRegistry().names;
+}
+
+std::vector<std::string> DefaultAllowedFunctions() {
+  std::vector<std::string> out;
+  for (const std::string& n : AllFunctionNames()) {
+    if (n != "random" && n != "shuffle") out.push_back(n);
+  }
+  return out;
+}
+
+}  // namespace retrace::expr
