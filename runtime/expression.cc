@@ -1,0 +1,31 @@
+#include "runtime/expression.h"
+
+#include "common/status_macros.h"
+
+namespace retrace::runtime {
+namespace {
+
+// Definitions share expressions (and are re-parsed on every engine start), so
+// compilations are cached process-wide by source text.
+expr::CompileCache& Cache() {
+  static auto* cache = new expr::CompileCache(expr::Options());
+  return *cache;
+}
+
+}  // namespace
+
+absl::StatusOr<Expression> Expression::Compile(absl::string_view source) {
+  Expression e;
+  ASSIGN_OR_RETURN(expr::CompiledExpression compiled, Cache().Get(source));
+  e.source_ = std::string(source);
+  e.compiled_ = std::move(compiled);
+  return e;
+}
+
+absl::StatusOr<expr::Value> Expression::Evaluate(const expr::Value& scope,
+                                                 int64_t now_ms) const {
+  expr::FixedClock clock(now_ms);
+  return compiled_->Evaluate(scope, expr::Value(), &clock);
+}
+
+}  // namespace retrace::runtime
