@@ -49,9 +49,14 @@ void WalkPayloads(
   }
 }
 
+// At most `max` bytes of `s` on one line.
 std::string Clip(absl::string_view s, size_t max = 60) {
-  if (s.size() <= max) return std::string(s);
-  return absl::StrCat(s.substr(0, max), "...");
+  std::string out(s.substr(0, max));
+  for (char& c : out) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  if (s.size() > max) out += "...";
+  return out;
 }
 
 std::string PayloadText(const Payload& p) {

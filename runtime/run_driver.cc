@@ -5,12 +5,20 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/status_macros.h"
+#include "expr/value.h"
 #include "history/events.h"
 
 namespace retrace::runtime {
 namespace {
 
 using history::HistoryEvent;
+
+// Payloads as a JSON library would write them: compact, so history files show
+// them as readable JSON.
+history::Payload Json(absl::string_view json) {
+  absl::StatusOr<expr::Value> v = expr::ParseJson(json);
+  return history::JsonPayload(v.ok() ? expr::ToJson(*v) : std::string(json));
+}
 
 absl::Status NothingOpen(absl::string_view what, absl::string_view id) {
   return Error(absl::StatusCode::kFailedPrecondition, "DRIVER_NOTHING_OPEN",
@@ -61,7 +69,7 @@ absl::Status RunDriver::Start() {
   a->set_version(definition_->version);
   a->set_attempt(1);
   a->set_task_queue(definition_->task_queue);
-  *a->mutable_input() = history::JsonPayload(input_json_);
+  *a->mutable_input() = Json(input_json_);
   return Input(std::move(e));
 }
 
@@ -173,7 +181,7 @@ absl::Status RunDriver::CompleteStep(absl::string_view step_id,
   a->set_step_id(std::string(step_id));
   a->set_attempt(s->step_scheduled().attempt());
   a->set_worker_id("worker-1");
-  *a->mutable_output() = history::JsonPayload(output_json);
+  *a->mutable_output() = Json(output_json);
   return Input(std::move(e));
 }
 
@@ -235,7 +243,7 @@ absl::Status RunDriver::Signal(absl::string_view name,
   a->set_signal_id(signal_id.empty() ? absl::StrCat("sig-", ++signal_counter_)
                                      : std::string(signal_id));
   a->set_event_name(std::string(name));
-  *a->mutable_payload() = history::JsonPayload(payload_json);
+  *a->mutable_payload() = Json(payload_json);
   a->set_correlation_key(std::string(key));
   a->set_key_source(key.empty() ? "" : "explicit");
   return Input(std::move(e));
@@ -271,7 +279,7 @@ absl::Status RunDriver::CompleteHumanTask(absl::string_view task_id,
     auto* a = e.mutable_human_task_completed();
     a->set_task_id(std::string(task_id));
     a->set_step_id(t->human_task_created().step_id());
-    *a->mutable_result() = history::JsonPayload(result_json);
+    *a->mutable_result() = Json(result_json);
     a->set_completed_by(std::string(by));
     return Input(std::move(e));
   }

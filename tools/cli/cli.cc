@@ -1,6 +1,7 @@
 #include "tools/cli/cli.h"
 
 #include "tools/cli/history_commands.h"
+#include "tools/cli/runtime_commands.h"
 
 namespace retrace::cli {
 namespace {
@@ -13,6 +14,10 @@ Commands:
   history show FILE              Print a history file as a timeline.
   history export --db DIR RUN    Export a run's history (JSON or binary).
   history import --db DIR FILE   Import a history file as a new run.
+  replay FILE|DIR... --definition DEF.json [--at N] [--timeline]
+                                 Replay history files against a definition
+                                 and report non-determinism.
+  def validate DEF.json...       Validate workflow definitions.
   help                           Show this help.
 
 Run `retrace <command> --help` for a command's options. Documentation:
@@ -34,6 +39,8 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
     return kExitOk;
   }
   if (command == "history") return RunHistoryCommand(rest, out, err);
+  if (command == "replay") return RunReplayCommand(rest, out, err);
+  if (command == "def") return RunDefCommand(rest, out, err);
   err << "retrace: unknown command '" << command << "'\n" << kUsage;
   return kExitUsage;
 }
