@@ -159,3 +159,82 @@ TEST(CliTest, ImportOfInvalidFileWritesNothing) {
 
 }  // namespace
 }  // namespace retrace::cli
+
+namespace retrace::cli {
+namespace {
+
+constexpr char kOrderDef[] = "testdata/definitions/order-fulfilment.json";
+constexpr char kOrderHistory[] =
+    "testdata/histories/order-fulfilment-happy.json";
+
+TEST(ReplayCliTest, ReplaysGoldenHistoriesOk) {
+  Result r = RunCli({"replay", kOrderHistory, "--definition", kOrderDef});
+  EXPECT_EQ(r.code, kExitOk) << r.err << r.out;
+  EXPECT_THAT(r.out, HasSubstr("ok (21 events"));
+  EXPECT_THAT(r.out, HasSubstr("status COMPLETED"));
+}
+
+TEST(ReplayCliTest, ReportsNondeterminismAndFails) {
+  std::string changed = WriteFile("changed.json", R"({
+    "name": "order-fulfilment", "version": "2",
+    "steps": [
+      {"id": "reserve", "type": "action", "action": "inventory.reserve_v2",
+       "input": "{ 'order': input.orderId, 'lines': input.lines.{ 'sku': sku, 'qty': qty } }"}
+    ]})");
+  Result r = RunCli({"replay", kOrderHistory, "--definition", changed});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_THAT(r.out, HasSubstr("NONDETERMINISM: event 2"));
+  EXPECT_THAT(r.out, HasSubstr("action=inventory.reserve_v2"));
+}
+
+TEST(ReplayCliTest, AtPrintsStateAndTimelinePrintsRows) {
+  Result at = RunCli(
+      {"replay", kOrderHistory, "--definition", kOrderDef, "--at", "13"});
+  EXPECT_EQ(at.code, kExitOk) << at.err;
+  EXPECT_THAT(at.out, HasSubstr("ok (13 events"));
+  EXPECT_THAT(at.out, HasSubstr("\"phase\": \"waiting\""));
+  Result timeline = RunCli(
+      {"replay", kOrderHistory, "--definition", kOrderDef, "--timeline"});
+  EXPECT_EQ(timeline.code, kExitOk);
+  EXPECT_THAT(timeline.out, HasSubstr("failed: HTTP_503"));
+  EXPECT_THAT(timeline.out, HasSubstr("retry backoff"));
+  EXPECT_EQ(RunCli({"replay", kOrderHistory}).code, kExitUsage);
+  EXPECT_EQ(
+      RunCli({"replay", kOrderHistory, "--definition", kOrderDef, "--at", "x"})
+          .code,
+      kExitUsage);
+}
+
+TEST(ReplayCliTest, ADirectoryReplaysEveryFile) {
+  const std::string dir = TempPath("dir");
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(kOrderHistory, dir + "/a.json");
+  std::filesystem::copy_file(
+      "testdata/histories/order-fulfilment-declined.json", dir + "/b.json");
+  Result r = RunCli({"replay", dir, "--definition", kOrderDef});
+  EXPECT_EQ(r.code, kExitOk) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("a.json: ok"));
+  EXPECT_THAT(r.out, HasSubstr("b.json: ok"));
+  std::filesystem::copy_file("testdata/histories/loan-checks-offer.json",
+                             dir + "/c.json");
+  EXPECT_EQ(RunCli({"replay", dir, "--definition", kOrderDef}).code,
+            kExitFailure);
+}
+
+TEST(DefCliTest, ValidateReportsEveryProblem) {
+  Result ok = RunCli({"def", "validate", kOrderDef});
+  EXPECT_EQ(ok.code, kExitOk);
+  EXPECT_THAT(ok.out, HasSubstr("ok (order-fulfilment version 1"));
+  std::string bad =
+      WriteFile("bad-def.json",
+                R"({"name": "x", "steps": [{"id": "a", "type": "sleep"}]})");
+  Result r = RunCli({"def", "validate", bad});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_THAT(r.out, HasSubstr("2 problem(s)"));
+  EXPECT_THAT(r.out, HasSubstr("/version: DEF_FIELD_MISSING"));
+  EXPECT_THAT(r.out, HasSubstr("/steps/0/type: DEF_STEP_TYPE_UNKNOWN"));
+  EXPECT_EQ(RunCli({"def"}).code, kExitUsage);
+}
+
+}  // namespace
+}  // namespace retrace::cli
