@@ -217,7 +217,18 @@ TEST(ReplayCliTest, ADirectoryReplaysEveryFile) {
   EXPECT_THAT(r.out, HasSubstr("b.json: ok"));
   std::filesystem::copy_file("testdata/histories/loan-checks-offer.json",
                              dir + "/c.json");
+  Result mixed = RunCli({"replay", dir, "--definition", kOrderDef});
+  EXPECT_EQ(mixed.code, kExitOk);
+  EXPECT_THAT(mixed.out,
+              HasSubstr("c.json: skipped (a run of workflow loan-checks"));
+  // A file that does not parse fails the run.
+  std::ofstream(dir + "/d.json") << "{broken";
   EXPECT_EQ(RunCli({"replay", dir, "--definition", kOrderDef}).code,
+            kExitFailure);
+  // Nothing of the workflow at all.
+  EXPECT_EQ(RunCli({"replay", "testdata/histories/loan-checks-offer.json",
+                    "--definition", kOrderDef})
+                .code,
             kExitFailure);
 }
 

@@ -89,6 +89,7 @@ int RunReplayCommand(const std::vector<std::string>& argv, std::ostream& out,
     return kExitFailure;
   }
   bool all_ok = true;
+  int replayed_files = 0;
   for (const std::string& file : ExpandPaths(args->positional())) {
     absl::StatusOr<history::History> h = history::ReadHistoryFile(file);
     if (!h.ok()) {
@@ -96,6 +97,15 @@ int RunReplayCommand(const std::vector<std::string>& argv, std::ostream& out,
       all_ok = false;
       continue;
     }
+    // A directory may hold histories of other workflows: they are not the
+    // definition's to check.
+    const std::string& workflow = h->events(0).run_started().workflow();
+    if (workflow != def.definition->name) {
+      out << file << ": skipped (a run of workflow " << workflow
+          << ", the definition is " << def.definition->name << ")\n";
+      continue;
+    }
+    ++replayed_files;
     auto replayed = runtime::Replay(def.definition, *h, at);
     if (!replayed.ok()) {
       out << file << ": " << replayed.status().message() << "\n";
@@ -110,6 +120,11 @@ int RunReplayCommand(const std::vector<std::string>& argv, std::ostream& out,
     if (args->Has("timeline")) {
       out << runtime::FormatTimeline(runtime::BuildTimeline(*h));
     }
+  }
+  if (replayed_files == 0 && all_ok) {
+    err << "retrace replay: no history of workflow " << def.definition->name
+        << " was found\n";
+    return kExitFailure;
   }
   return all_ok ? kExitOk : kExitFailure;
 }

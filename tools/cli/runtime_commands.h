@@ -14,7 +14,9 @@ inline constexpr char kReplayUsage[] =
 Replays each history file (JSON or binary; a directory replays every file in
 it) against a workflow definition and prints, per file, `ok` or the
 non-determinism report: the event id, what the history recorded and what the
-definition asks for now. Exits 0 only if every file replays ok.
+definition asks for now. Histories of other workflows are skipped. Exits 0
+only if every history of the definition's workflow replays ok (and there is
+at least one).
 
 Options:
   --definition FILE   The definition to check the histories against (required).
