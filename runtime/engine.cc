@@ -799,9 +799,8 @@ class EngineImpl : public Engine {
       }
       for (auto it = leases_.begin(); it != leases_.end();) {
         if (it->second.worker_id == request.worker_id()) {
-          lease_by_task_.erase(it->second.task_key);
-          lost.emplace_back(it->first, std::move(it->second));
-          leases_.erase(it++);
+          std::string token = it->first;
+          lost.emplace_back(std::move(token), ReleaseLeaseLocked(it++));
         } else {
           ++it;
         }
@@ -1425,13 +1424,10 @@ class EngineImpl : public Engine {
         // next heartbeat or completion.
         auto it = leases_.find(lease->second);
         if (it != leases_.end()) {
-          if (auto w = workers_.find(it->second.worker_id);
-              w != workers_.end()) {
-            --w->second.in_flight;
-          }
-          leases_.erase(it);
+          ReleaseLeaseLocked(it);
+        } else {
+          lease_by_task_.erase(lease);
         }
-        lease_by_task_.erase(lease);
       }
     }
     for (const auto& [key, task] : effects.new_tasks) ready_[key] = task;
@@ -1543,6 +1539,13 @@ class EngineImpl : public Engine {
                       t.action()) == worker.record.action_types().end()) {
           continue;
         }
+        if (auto limit = options_.max_concurrency_per_action.find(t.action());
+            limit != options_.max_concurrency_per_action.end()) {
+          auto used = action_in_flight_.find(t.action());
+          if (used != action_in_flight_.end() && used->second >= limit->second) {
+            continue;
+          }
+        }
         if (worker.record.versions_size() > 0 &&
             std::find(worker.record.versions().begin(),
                       worker.record.versions().end(),
@@ -1578,6 +1581,7 @@ class EngineImpl : public Engine {
         leases_[token] = std::move(lease);
         ready_.erase(it);
         ++worker.in_flight;
+        ++action_in_flight_[task->action()];
         return true;
       }
     }
@@ -1613,11 +1617,21 @@ class EngineImpl : public Engine {
           "the task's lease expired or the engine restarted; the "
           "attempt no longer counts");
     }
+    return ReleaseLeaseLocked(it);
+  }
+
+  // Removes a lease and gives back the worker's and the action's slot.
+  Lease ReleaseLeaseLocked(absl::flat_hash_map<std::string, Lease>::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(task_mu_) {
     Lease lease = std::move(it->second);
     leases_.erase(it);
     lease_by_task_.erase(lease.task_key);
     if (auto w = workers_.find(lease.worker_id); w != workers_.end()) {
       --w->second.in_flight;
+    }
+    if (auto a = action_in_flight_.find(lease.task.action());
+        a != action_in_flight_.end() && --a->second == 0) {
+      action_in_flight_.erase(a);
     }
     task_cv_.SignalAll();
     return lease;
@@ -1734,13 +1748,7 @@ class EngineImpl : public Engine {
       for (auto it = leases_.begin(); it != leases_.end();) {
         if (it->second.deadline <= now ||
             stale_workers.count(it->second.worker_id)) {
-          if (auto w = workers_.find(it->second.worker_id);
-              w != workers_.end()) {
-            --w->second.in_flight;
-          }
-          lease_by_task_.erase(it->second.task_key);
-          expired.push_back(std::move(it->second));
-          leases_.erase(it++);
+          expired.push_back(ReleaseLeaseLocked(it++));
         } else {
           ++it;
         }
@@ -1796,6 +1804,7 @@ class EngineImpl : public Engine {
   absl::flat_hash_map<std::string, uint64_t> finished_tokens_
       ABSL_GUARDED_BY(task_mu_);
   std::deque<std::string> finished_order_ ABSL_GUARDED_BY(task_mu_);
+  absl::flat_hash_map<std::string, int> action_in_flight_ ABSL_GUARDED_BY(task_mu_);
 
   absl::Mutex timer_mu_;
   std::set<std::pair<absl::Time, std::string>> timers_

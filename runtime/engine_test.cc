@@ -475,6 +475,29 @@ TEST_F(ManualEngineTest, StartsAreIdempotentDedupedGuardedAndValidated) {
   EXPECT_THAT(engine_->StartRun(s), IsOk());
 }
 
+TEST_F(ManualEngineTest, WorkerAndActionConcurrencyLimitsAreHonoured) {
+  options_.max_concurrency_per_action["limited"] = 2;
+  Reopen();
+  Register(R"({"name": "l", "version": "1", "steps": [
+    {"id": "a", "type": "action", "action": "limited"}]})");
+  std::string w1 = Worker("w1", 10), w2 = Worker("w2", 1);
+  for (int i = 0; i < 5; ++i) Start("l", "1", absl::StrCat("l-", i));
+  std::vector<Task> held;
+  for (int i = 0; i < 5; ++i) {
+    auto t = Poll(i % 2 ? w2 : w1);
+    if (t.ok()) held.push_back(*t);
+  }
+  EXPECT_THAT(held, SizeIs(2));  // the action's limit, across workers
+  ASSERT_THAT(Complete(held[0], "1"), IsOk());
+  EXPECT_THAT(Poll(w1), IsOk());  // a slot came free
+  // A worker never holds more than its own limit.
+  options_.max_concurrency_per_action.clear();
+  Reopen();
+  std::string single = Worker("single", 1);
+  EXPECT_THAT(Poll(single), IsOk());
+  EXPECT_FALSE(Poll(single).ok());
+}
+
 TEST_F(ManualEngineTest, DefinitionsAreImmutable) {
   Register(kThreeSteps);
   Register(kThreeSteps);  // same document: fine
