@@ -19,6 +19,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "history/rocksdb_store.h"
 #include "runtime/engine.h"
@@ -37,6 +38,7 @@ std::string ProcStatus(const std::string& field) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   int runs = 100000;
   int threads = 16;
   std::string dir;
