@@ -1,7 +1,10 @@
 #include "tools/cli/cli.h"
 
+#include <iostream>
+
 #include "tools/cli/history_commands.h"
 #include "tools/cli/runtime_commands.h"
+#include "tools/cli/signal_commands.h"
 
 namespace retrace::cli {
 namespace {
@@ -18,6 +21,8 @@ Commands:
                                  Replay history files against a definition
                                  and report non-determinism.
   def validate DEF.json...       Validate workflow definitions.
+  signal ingest|send             Route external events to waiting runs and
+                                 triggers (NDJSON in, one result line out).
   help                           Show this help.
 
 Run `retrace <command> --help` for a command's options. Documentation:
@@ -41,6 +46,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
   if (command == "history") return RunHistoryCommand(rest, out, err);
   if (command == "replay") return RunReplayCommand(rest, out, err);
   if (command == "def") return RunDefCommand(rest, out, err);
+  if (command == "signal") return RunSignalCommand(rest, std::cin, out, err);
   err << "retrace: unknown command '" << command << "'\n" << kUsage;
   return kExitUsage;
 }
