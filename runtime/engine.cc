@@ -951,26 +951,6 @@ class EngineImpl : public Engine {
     std::map<std::string, VersionEntry> versions;
   };
 
-  static bool Truthy(const expr::Value& v) {
-    switch (v.type()) {
-      case expr::Value::Type::kBoolean:
-        return v.boolean();
-      case expr::Value::Type::kNumber:
-        return v.number() != 0;
-      case expr::Value::Type::kString:
-        return !v.str().empty();
-      case expr::Value::Type::kArray:
-        for (const auto& item : v.items()) {
-          if (Truthy(item)) return true;
-        }
-        return false;
-      case expr::Value::Type::kObject:
-        return v.object().size() > 0;
-      default:
-        return false;
-    }
-  }
-
   absl::Status RequireActive(const LoadedRun& run) {
     if (history::IsFinal(run.info.status()) ||
         run.info.status() == history::RUN_STATUS_FAILED) {
@@ -1130,10 +1110,12 @@ class EngineImpl : public Engine {
     if (!applied.ok()) return applied;  // the cached state is dropped
     if (run->info.next_event_id() - 1 + static_cast<int64_t>(events.size()) >
         options_.history_max_events) {
-      return FailRunForEngine(
-          *run, "HISTORY_TOO_LONG",
-          absl::StrCat("the history would exceed ", options_.history_max_events,
-                       " events; use control.continueAsNew for long loops"));
+      const std::string why = absl::StrCat(
+          "run ", RunName(ns, run_id), ": the history would exceed ",
+          options_.history_max_events,
+          " events; use control.continueAsNew for long loops");
+      RETURN_IF_ERROR(FailRunForEngine(*run, "HISTORY_TOO_LONG", why));
+      return Precondition("HISTORY_TOO_LONG", why);
     }
     Effects effects;
     std::vector<Mutation> writes = Plan(*run, events, &effects);
