@@ -412,7 +412,14 @@ class Interpreter::Impl {
       case HistoryEvent::kWaitTimedOut: {
         const std::string& id = e.wait_timed_out().wait_id();
         Activation* a = Take(waits_, id);
-        if (a == nullptr) a = Take(tasks_, id);
+        if (a != nullptr) {
+          for (auto it = waits_by_start_.begin();
+               it != waits_by_start_.end();) {
+            it = it->second == a ? waits_by_start_.erase(it) : std::next(it);
+          }
+        } else {
+          a = Take(tasks_, id);
+        }
         if (a != nullptr && a->phase == Phase::kWaiting) {
           a->phase = Phase::kTimedOut;
         }
