@@ -298,7 +298,10 @@ absl::StatusOr<std::unique_ptr<HistoryStore>> OpenRocksDbHistoryStore(
   db_options.IncreaseParallelism(2);
   // Small rows, written in order per run: a larger memtable and bloom filters
   // for point lookups of run info.
-  db_options.write_buffer_size = 64 << 20;
+  // Memtables of all column families share one budget, so a store with a
+  // dozen key spaces stays small in RAM.
+  db_options.write_buffer_size = 32 << 20;
+  db_options.db_write_buffer_size = 128 << 20;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_options(db_options);

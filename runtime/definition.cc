@@ -253,6 +253,13 @@ class Parser {
         }
       }
     }
+    // As Temporal: without an explicit cap, backoff stops growing at 100x the
+    // initial interval (never below the inherited cap).
+    if (Member(v, "max_interval") == nullptr &&
+        Member(v, "initial_interval") != nullptr) {
+      policy.maximum_interval =
+          std::max(base.maximum_interval, 100 * policy.initial_interval);
+    }
     if (policy.maximum_interval < policy.initial_interval) {
       Add(pointer, "DEF_VALUE_INVALID",
           "max_interval must not be shorter than initial_interval");

@@ -26,6 +26,8 @@
 #define RETRACE_RUNTIME_ENGINE_H_
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <memory>
 #include <optional>
 
@@ -56,6 +58,11 @@ struct EngineOptions {
   // loops must use control.continueAsNew.
   // Default: 50,000 events
   int64_t history_max_events = 50000;
+
+  // Most tasks of an action held by workers at once, across all workers
+  // (e.g. a rate-limited API). Actions not listed have no limit.
+  // Default: empty
+  std::map<std::string, int> max_concurrency_per_action;
 
   // Interpreters kept in memory; others are rebuilt by replay when needed.
   // Default: 10,000

@@ -193,6 +193,10 @@ uint64_t StableHash(absl::string_view bytes) {
   return h;
 }
 
+bool IsEngineFailure(absl::string_view code) {
+  return code == "WORKFLOW_VERSION_NOT_FOUND" || code == "HISTORY_TOO_LONG";
+}
+
 bool IsCommand(const HistoryEvent& e) {
   switch (e.attributes_case()) {
     case HistoryEvent::kStepScheduled:
@@ -240,6 +244,14 @@ class Interpreter::Impl {
     }
     ++next_event_id_;
     now_ms_ = std::max(now_ms_, ToMillis(event.event_time()));
+    // Failures the engine imposes without asking the definition (its version
+    // was removed, the history grew too long) are inputs, not commands.
+    if (event.has_run_failed() && pending_.empty() &&
+        IsEngineFailure(event.run_failed().failure().code())) {
+      ended_ = true;
+      Finish(history::RUN_STATUS_FAILED);
+      return absl::OkStatus();
+    }
     if (IsCommand(event)) return Record(event);
     if (!pending_.empty()) {
       return Nondeterminism(id,

@@ -58,6 +58,11 @@ struct OpenWork {
   std::vector<std::string> task_ids;  // human tasks
 };
 
+// True for the failure codes the engine records on its own authority
+// (WORKFLOW_VERSION_NOT_FOUND, HISTORY_TOO_LONG); a run_failed with one of
+// them is an input, not a command.
+bool IsEngineFailure(absl::string_view code);
+
 // True for the event types the interpreter decides (commands).
 bool IsCommand(const history::HistoryEvent& event);
 

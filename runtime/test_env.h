@@ -18,8 +18,11 @@
 #ifndef RETRACE_RUNTIME_TEST_ENV_H_
 #define RETRACE_RUNTIME_TEST_ENV_H_
 
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -72,11 +75,17 @@ class TestEnv {
       absl::string_view run_id, absl::string_view ns = "default");
 
  private:
+  // Registers (or updates) the TestEnv's worker of `ns` for every task queue
+  // of the registered definitions.
+  absl::Status EnsureWorker(absl::string_view ns, bool update = false);
+
   runtime::ManualClock clock_;
   std::unique_ptr<history::HistoryStore> store_;
   runtime::ActionRegistry actions_;
   std::unique_ptr<runtime::Engine> engine_;
-  std::string worker_id_;
+  std::set<std::string> queues_ = {"default"};
+  std::map<std::string, std::string> workers_;  // namespace -> worker id
+  std::vector<std::string> namespaces_;
 };
 
 }  // namespace retrace::testing

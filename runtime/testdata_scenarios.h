@@ -7,6 +7,7 @@
 #define RETRACE_RUNTIME_TESTDATA_SCENARIOS_H_
 
 #include <functional>
+#include <ostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,11 @@ struct Scenario {
 };
 
 const std::vector<Scenario>& Scenarios();
+
+// For test names and failure messages.
+inline void PrintTo(const Scenario& scenario, std::ostream* os) {
+  *os << scenario.name;
+}
 
 // Reads and parses a definition file.
 absl::StatusOr<std::shared_ptr<const Definition>> LoadDefinition(

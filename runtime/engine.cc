@@ -1,0 +1,1834 @@
+#include "runtime/engine.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <deque>
+#include <list>
+#include <map>
+#include <set>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
+#include "absl/random/random.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "common/status.h"
+#include "common/status_macros.h"
+#include "expr/value.h"
+#include "history/events.h"
+#include "history/validation.h"
+#include "runtime/definition.h"
+#include "runtime/internal/engine_keys.h"
+#include "runtime/internal/engine_state.pb.h"
+#include "runtime/interpreter.h"
+
+namespace retrace::runtime {
+namespace {
+
+using history::HistoryEvent;
+using history::KeySpace;
+using history::Mutation;
+using internal::DefinitionRecord;
+using internal::RunRecord;
+using internal::TaskRecord;
+using internal::TimerRecord;
+
+constexpr int kStripes = 1024;
+constexpr size_t kRememberedTokens = 100000;
+
+absl::Status NotFound(absl::string_view code, absl::string_view message) {
+  return Error(absl::StatusCode::kNotFound, code, message);
+}
+absl::Status Invalid(absl::string_view code, absl::string_view message) {
+  return Error(absl::StatusCode::kInvalidArgument, code, message);
+}
+absl::Status Precondition(absl::string_view code, absl::string_view message) {
+  return Error(absl::StatusCode::kFailedPrecondition, code, message);
+}
+
+std::string RunName(absl::string_view ns, absl::string_view run) {
+  return absl::StrCat(ns, "/", run);
+}
+
+template <typename Message>
+absl::StatusOr<std::optional<Message>> GetRow(history::HistoryStore* store,
+                                              KeySpace space,
+                                              const std::string& key) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, store->Get(space, key));
+  if (!bytes.has_value()) return std::optional<Message>();
+  Message m;
+  if (!m.ParseFromString(*bytes)) {
+    return Error(absl::StatusCode::kDataLoss, "STORE_CORRUPT",
+                 absl::StrCat("engine row in ", history::KeySpaceName(space),
+                              " does not parse"));
+  }
+  return std::optional<Message>(std::move(m));
+}
+
+// A run loaded for a transition: its interpreter and its rows.
+struct LoadedRun {
+  std::string ns;
+  std::string run_id;
+  std::shared_ptr<const Definition> def;  // null: its version was removed
+  std::unique_ptr<Interpreter> interpreter;
+  history::RunInfo info;
+  RunRecord record;
+};
+
+struct Lease {
+  TaskRecord task;
+  std::string task_key;
+  std::string worker_id;
+  absl::Time deadline;
+};
+
+struct WorkerState {
+  internal::WorkerRecord record;
+  absl::Time last_seen;
+  bool draining = false;
+  int in_flight = 0;
+};
+
+// What a committed transition changes in the in-memory indexes.
+struct Effects {
+  std::vector<std::pair<std::string, TaskRecord>> new_tasks;
+  std::vector<std::string> removed_tasks;
+  std::vector<std::pair<absl::Time, std::string>> new_timers;
+  std::vector<std::pair<absl::Time, std::string>> removed_timers;
+  std::optional<StartRunRequest> continue_as_new;
+};
+
+class EngineImpl : public Engine {
+ public:
+  EngineImpl(history::HistoryStore* store, const EngineOptions& options)
+      : store_(store),
+        options_(options),
+        clock_(options.clock != nullptr ? options.clock : SystemClock::Get()) {}
+
+  ~EngineImpl() override {
+    {
+      absl::MutexLock lock(&timer_thread_mu_);
+      stopping_ = true;
+    }
+    if (timer_thread_.joinable()) timer_thread_.join();
+    absl::MutexLock lock(&task_mu_);
+    task_stopping_ = true;
+  }
+
+  absl::Status Init() {
+    // Definitions.
+    for (auto it = store_->Scan(KeySpace::kDefinitions, "", ""); it->Valid();
+         it->Next()) {
+      std::vector<absl::string_view> parts =
+          absl::StrSplit(it->key(), absl::ByChar('\0'));
+      if (parts.size() == 2) {
+        internal::WorkflowRecord w;
+        w.ParseFromArray(it->value().data(), it->value().size());
+        workflows_[internal::WorkflowKey(parts[0], parts[1])].paused =
+            w.paused();
+      } else if (parts.size() == 3) {
+        DefinitionRecord rec;
+        if (!rec.ParseFromArray(it->value().data(), it->value().size())) {
+          return Error(absl::StatusCode::kDataLoss, "STORE_CORRUPT",
+                       "a stored definition does not parse");
+        }
+        DefinitionResult parsed = ParseDefinition(rec.json());
+        if (!parsed.ok()) {
+          return Annotate(
+              parsed.status(),
+              absl::StrCat("stored definition ", parts[1], " ", parts[2]));
+        }
+        auto& wf = workflows_[internal::WorkflowKey(parts[0], parts[1])];
+        wf.versions[std::string(parts[2])] = {parsed.definition, rec};
+        definition_sequence_ = std::max(definition_sequence_, rec.sequence());
+      }
+    }
+    // Ready tasks: every task not completed is claimable again.
+    for (auto it = store_->Scan(KeySpace::kTasks, "", ""); it->Valid();
+         it->Next()) {
+      TaskRecord task;
+      if (task.ParseFromArray(it->value().data(), it->value().size())) {
+        ready_[std::string(it->key())] = std::move(task);
+      }
+    }
+    // Timers.
+    for (auto it = store_->Scan(KeySpace::kTimers, "", ""); it->Valid();
+         it->Next()) {
+      absl::Time fire = absl::FromUnixMillis(static_cast<int64_t>(
+          internal::FromBigEndian(it->key().substr(0, 8))));
+      timers_.emplace(fire, std::string(it->key()));
+    }
+    // Workers.
+    for (auto it = store_->Scan(KeySpace::kWorkers, "", ""); it->Valid();
+         it->Next()) {
+      WorkerState w;
+      if (w.record.ParseFromArray(it->value().data(), it->value().size())) {
+        w.last_seen = clock_->Now();
+        workers_[w.record.worker_id()] = std::move(w);
+      }
+    }
+    // Outbox and audit sequences continue after the last rows.
+    for (auto it = store_->Scan(KeySpace::kOutbox, "", ""); it->Valid();
+         it->Next()) {
+      outbox_sequence_ = std::max<int64_t>(outbox_sequence_,
+                                           internal::FromBigEndian(it->key()));
+    }
+    for (auto it = store_->Scan(KeySpace::kAudit, "", ""); it->Valid();
+         it->Next()) {
+      ++audit_sequence_;
+    }
+    // Continue-as-new starts that a crash interrupted.
+    std::vector<StartRunRequest> pending_starts;
+    const std::string prefix =
+        internal::Join({"\x01"
+                        "can",
+                        ""});
+    for (auto it = store_->Scan(KeySpace::kRunState, prefix,
+                                internal::Join({"\x01"
+                                                "cao"}));
+         it->Valid(); it->Next()) {
+      StartRunRequest start;
+      if (start.ParseFromArray(it->value().data(), it->value().size())) {
+        pending_starts.push_back(std::move(start));
+      }
+    }
+    for (const auto& start : pending_starts) {
+      RETURN_IF_ERROR(StartContinuation(start));
+    }
+    if (options_.timer_thread) {
+      timer_thread_ = std::thread([this] { TimerLoop(); });
+    }
+    return absl::OkStatus();
+  }
+
+  // ---- definitions -------------------------------------------------------
+
+  absl::StatusOr<RegisterDefinitionResponse> RegisterDefinition(
+      const RegisterDefinitionRequest& request) override {
+    RETURN_IF_ERROR(
+        history::ValidateIdentifier("namespace", request.namespace_()));
+    DefinitionResult parsed = ParseDefinition(request.definition_json());
+    RETURN_IF_ERROR(parsed.status());
+    const Definition& def = *parsed.definition;
+    absl::MutexLock lock(&defs_mu_);
+    const std::string wf_key =
+        internal::WorkflowKey(request.namespace_(), def.name);
+    auto& wf = workflows_[wf_key];
+    RegisterDefinitionResponse response;
+    response.set_name(def.name);
+    response.set_version(def.version);
+    if (auto it = wf.versions.find(def.version); it != wf.versions.end()) {
+      if (it->second.record.json() != request.definition_json()) {
+        return Error(
+            absl::StatusCode::kAlreadyExists, "DEFINITION_CONFLICT",
+            absl::StrCat("workflow ", def.name, " version ", def.version,
+                         " is already registered with a different "
+                         "document; definitions are immutable, "
+                         "register a new version"));
+      }
+      response.set_created(false);
+      return response;
+    }
+    DefinitionRecord rec;
+    rec.set_json(request.definition_json());
+    *rec.mutable_registered_at() = history::FromTime(clock_->Now());
+    rec.set_sequence(++definition_sequence_);
+    RETURN_IF_ERROR(store_->Write({Mutation::Put(
+        KeySpace::kDefinitions,
+        internal::DefinitionKey(request.namespace_(), def.name, def.version),
+        rec.SerializeAsString())}));
+    wf.versions[def.version] = {parsed.definition, rec};
+    response.set_created(true);
+    return response;
+  }
+
+  absl::StatusOr<SetDefinitionActiveResponse> SetDefinitionActive(
+      const SetDefinitionActiveRequest& request) override {
+    absl::MutexLock lock(&defs_mu_);
+    auto it = workflows_.find(
+        internal::WorkflowKey(request.namespace_(), request.name()));
+    if (it == workflows_.end() || it->second.versions.empty()) {
+      return NotFound("WORKFLOW_NOT_FOUND",
+                      absl::StrCat("no workflow ", request.name(),
+                                   " in namespace ", request.namespace_()));
+    }
+    internal::WorkflowRecord rec;
+    rec.set_paused(!request.active());
+    RETURN_IF_ERROR(store_->Write({Mutation::Put(
+        KeySpace::kDefinitions,
+        internal::WorkflowKey(request.namespace_(), request.name()),
+        rec.SerializeAsString())}));
+    it->second.paused = !request.active();
+    return SetDefinitionActiveResponse();
+  }
+
+  absl::StatusOr<RemoveDefinitionResponse> RemoveDefinition(
+      const RemoveDefinitionRequest& request) override {
+    absl::MutexLock lock(&defs_mu_);
+    auto it = workflows_.find(
+        internal::WorkflowKey(request.namespace_(), request.name()));
+    if (it == workflows_.end() ||
+        !it->second.versions.count(request.version())) {
+      return NotFound("WORKFLOW_VERSION_NOT_FOUND",
+                      absl::StrCat("no version ", request.version(),
+                                   " of workflow ", request.name()));
+    }
+    RETURN_IF_ERROR(store_->Write({Mutation::Delete(
+        KeySpace::kDefinitions,
+        internal::DefinitionKey(request.namespace_(), request.name(),
+                                request.version()))}));
+    it->second.versions.erase(request.version());
+    return RemoveDefinitionResponse();
+  }
+
+  absl::StatusOr<ListDefinitionsResponse> ListDefinitions(
+      const ListDefinitionsRequest& request) override {
+    absl::MutexLock lock(&defs_mu_);
+    ListDefinitionsResponse response;
+    const std::string prefix = internal::Join({request.namespace_(), ""});
+    for (const auto& [key, wf] : workflows_) {
+      if (!absl::StartsWith(key, prefix)) continue;
+      for (const auto& [version, entry] : wf.versions) {
+        DefinitionInfo* info = response.add_definitions();
+        info->set_name(entry.def->name);
+        info->set_version(version);
+        info->set_active(!wf.paused);
+        *info->mutable_registered_at() = entry.record.registered_at();
+      }
+    }
+    return response;
+  }
+
+  // ---- runs ---------------------------------------------------------------
+
+  absl::StatusOr<StartRunResponse> StartRun(
+      const StartRunRequest& request) override {
+    const std::string& ns = request.namespace_();
+    RETURN_IF_ERROR(history::ValidateIdentifier("namespace", ns));
+    if (request.workflow().empty()) {
+      return Invalid("INVALID_IDENTIFIER", "the workflow name is empty");
+    }
+    if (!request.run_id().empty()) {
+      RETURN_IF_ERROR(history::ValidateIdentifier("run id", request.run_id()));
+    }
+    std::shared_ptr<const Definition> def;
+    std::string version;
+    {
+      absl::MutexLock lock(&defs_mu_);
+      auto it = workflows_.find(internal::WorkflowKey(ns, request.workflow()));
+      if (it == workflows_.end() || it->second.versions.empty()) {
+        return NotFound("WORKFLOW_NOT_FOUND",
+                        absl::StrCat("no workflow ", request.workflow(),
+                                     " in namespace ", ns));
+      }
+      if (it->second.paused) {
+        return Precondition(
+            "WORKFLOW_NOT_ACTIVE",
+            absl::StrCat("workflow ", request.workflow(),
+                         " is paused; resume it to start runs"));
+      }
+      if (request.version().empty()) {
+        int64_t best = -1;
+        for (const auto& [v, entry] : it->second.versions) {
+          if (entry.record.sequence() > best) {
+            best = entry.record.sequence();
+            version = v;
+            def = entry.def;
+          }
+        }
+      } else {
+        auto v = it->second.versions.find(request.version());
+        if (v == it->second.versions.end()) {
+          return NotFound("WORKFLOW_VERSION_NOT_FOUND",
+                          absl::StrCat("no version ", request.version(),
+                                       " of workflow ", request.workflow()));
+        }
+        version = v->first;
+        def = v->second.def;
+      }
+    }
+    const std::string input_json =
+        request.input_json().empty() ? "null" : request.input_json();
+    if (static_cast<int64_t>(input_json.size()) > options_.max_payload_bytes) {
+      return Invalid(
+          "PAYLOAD_TOO_LARGE",
+          absl::StrCat("input is ", input_json.size(), " bytes, limit ",
+                       options_.max_payload_bytes, " bytes"));
+    }
+    absl::StatusOr<expr::Value> input = expr::ParseJson(input_json);
+    if (!input.ok()) {
+      return Invalid("INVALID_JSON", absl::StrCat("input is not JSON: ",
+                                                  input.status().message()));
+    }
+    // Guard and dedupe key see the input as the triggering event's payload.
+    expr::Value scope = expr::Value::Object();
+    scope.MutableObject()->Set("payload", *input);
+    scope.MutableObject()->Set("input", *input);
+    scope.MutableObject()->Set("id",
+                               expr::Value::String(request.trigger_event_id()));
+    const int64_t now_ms = absl::ToUnixMillis(clock_->Now());
+    if (def->trigger && def->trigger->guard.present()) {
+      absl::StatusOr<expr::Value> ok =
+          def->trigger->guard.Evaluate(scope, now_ms);
+      if (!ok.ok() || !Truthy(*ok)) {
+        std::string why = ok.ok() ? "the start guard evaluated to false"
+                                  : absl::StrCat("the start guard failed: ",
+                                                 ok.status().message());
+        RecordStartRefusal(request, "START_GUARD_REJECTED", why);
+        return Precondition(
+            "START_GUARD_REJECTED",
+            absl::StrCat("workflow ", request.workflow(), ": ", why));
+      }
+    }
+    std::string dedupe_key = request.dedupe_key();
+    absl::Duration window = absl::ZeroDuration();
+    if (def->trigger) window = def->trigger->dedupe_window;
+    if (dedupe_key.empty() && def->trigger &&
+        def->trigger->dedupe_key.present()) {
+      absl::StatusOr<expr::Value> key =
+          def->trigger->dedupe_key.Evaluate(scope, now_ms);
+      if (key.ok() && key->IsDefined() && !key->IsNull()) {
+        dedupe_key = key->IsString() ? key->str() : expr::ToJson(*key);
+      }
+    }
+    if (window == absl::ZeroDuration() && !request.dedupe_key().empty()) {
+      window = absl::Hours(24);  // an explicit key without a trigger window
+    }
+    std::string run_id = request.run_id();
+    if (run_id.empty()) {
+      absl::MutexLock lock(&random_mu_);
+      run_id = absl::StrCat(
+          request.workflow(), "-",
+          absl::Hex(absl::Uniform<uint64_t>(random_), absl::kZeroPad16));
+    }
+
+    std::unique_ptr<absl::MutexLock> dedupe_lock;
+    std::vector<Mutation> extra;
+    const std::string dkey =
+        internal::DedupeKey(ns, request.workflow(), dedupe_key);
+    if (!dedupe_key.empty()) {
+      dedupe_lock = std::make_unique<absl::MutexLock>(
+          &dedupe_stripes_[absl::Hash<std::string>()(dkey) % kStripes]);
+      ASSIGN_OR_RETURN(auto existing, GetRow<internal::DedupeRecord>(
+                                          store_, KeySpace::kDedupe, dkey));
+      if (existing.has_value() &&
+          history::ToTime(existing->expires_at()) > clock_->Now()) {
+        StartRunResponse response;
+        response.set_run_id(existing->run_id());
+        response.set_duplicate(true);
+        ASSIGN_OR_RETURN(
+            auto rec,
+            GetRow<RunRecord>(store_, KeySpace::kRunState,
+                              internal::RunKey(ns, existing->run_id())));
+        if (rec.has_value()) response.set_version(rec->version());
+        return response;
+      }
+      internal::DedupeRecord d;
+      d.set_run_id(run_id);
+      *d.mutable_expires_at() = history::FromTime(clock_->Now() + window);
+      extra.push_back(
+          Mutation::Put(KeySpace::kDedupe, dkey, d.SerializeAsString()));
+    }
+    return CreateRun(ns, run_id, request, def, version, input_json, dedupe_key,
+                     std::move(extra));
+  }
+
+  absl::StatusOr<SignalRunResponse> SignalRun(
+      const SignalRunRequest& request) override {
+    SignalRunResponse response;
+    std::string payload =
+        request.payload_json().empty() ? "null" : request.payload_json();
+    if (static_cast<int64_t>(payload.size()) > options_.max_payload_bytes) {
+      return Invalid(
+          "PAYLOAD_TOO_LARGE",
+          absl::StrCat("signal payload is ", payload.size(), " bytes, limit ",
+                       options_.max_payload_bytes, " bytes"));
+    }
+    if (request.event_name().empty()) {
+      return Invalid("INVALID_IDENTIFIER", "the event name is empty");
+    }
+    RETURN_IF_ERROR(Transition(
+        request.namespace_(), request.run_id(),
+        [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
+          RETURN_IF_ERROR(RequireActive(run));
+          HistoryEvent e;
+          auto* s = e.mutable_signal_received();
+          s->set_signal_id(request.signal_id());
+          s->set_event_name(request.event_name());
+          *s->mutable_payload() = history::JsonPayload(payload);
+          s->set_correlation_key(request.correlation_key());
+          s->set_key_source(request.key_source());
+          s->set_identity(request.identity());
+          return std::vector<HistoryEvent>{e};
+        },
+        [&](LoadedRun& run, const OpenWork& before) {
+          // Delivered: the signal closed a wait (or ended the run).
+          OpenWork after = run.interpreter->open_work();
+          bool closed = run.interpreter->finished();
+          for (const std::string& id : before.wait_ids) {
+            closed |= std::find(after.wait_ids.begin(), after.wait_ids.end(),
+                                id) == after.wait_ids.end();
+          }
+          response.set_delivered(closed);
+        }));
+    return response;
+  }
+
+  absl::StatusOr<CancelRunResponse> CancelRun(
+      const CancelRunRequest& request) override {
+    CancelRunResponse response;
+    bool already_canceled = false;
+    absl::Status s = Transition(
+        request.namespace_(), request.run_id(),
+        [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
+          if (run.info.status() == history::RUN_STATUS_CANCELED) {
+            already_canceled = true;
+            return std::vector<HistoryEvent>{};
+          }
+          RETURN_IF_ERROR(RequireActive(run));
+          HistoryEvent e;
+          e.mutable_cancel_requested()->set_reason(request.reason());
+          e.mutable_cancel_requested()->set_identity(request.identity());
+          return std::vector<HistoryEvent>{e};
+        });
+    RETURN_IF_ERROR(s);
+    response.set_canceled(!already_canceled);
+    return response;
+  }
+
+  absl::StatusOr<TerminateRunResponse> TerminateRun(
+      const TerminateRunRequest& request) override {
+    RETURN_IF_ERROR(Transition(
+        request.namespace_(), request.run_id(),
+        [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
+          RETURN_IF_ERROR(RequireActive(run));
+          HistoryEvent e;
+          e.mutable_run_terminated()->set_reason(request.reason());
+          e.mutable_run_terminated()->set_identity(request.identity());
+          return std::vector<HistoryEvent>{e};
+        }));
+    return TerminateRunResponse();
+  }
+
+  absl::StatusOr<RetryRunResponse> RetryRun(
+      const RetryRunRequest& request) override {
+    RETURN_IF_ERROR(Transition(
+        request.namespace_(), request.run_id(),
+        [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
+          if (run.info.status() != history::RUN_STATUS_FAILED) {
+            return Precondition(
+                "RUN_NOT_FAILED",
+                absl::StrCat("run ", RunName(run.ns, run.run_id), " is ",
+                             history::RunStatusName(run.info.status()),
+                             "; only failed runs can be retried"));
+          }
+          if (run.def == nullptr) {
+            return NotFound(
+                "WORKFLOW_VERSION_NOT_FOUND",
+                absl::StrCat("version ", run.record.version(), " of workflow ",
+                             run.record.workflow(), " was removed"));
+          }
+          HistoryEvent e;
+          e.mutable_run_retried()->set_reason(request.reason());
+          e.mutable_run_retried()->set_identity(request.identity());
+          return std::vector<HistoryEvent>{e};
+        }));
+    return RetryRunResponse();
+  }
+
+  absl::StatusOr<CompleteHumanTaskResponse> CompleteHumanTask(
+      const CompleteHumanTaskRequest& request) override {
+    std::string result =
+        request.result_json().empty() ? "null" : request.result_json();
+    if (static_cast<int64_t>(result.size()) > options_.max_payload_bytes) {
+      return Invalid(
+          "PAYLOAD_TOO_LARGE",
+          absl::StrCat("task result is ", result.size(), " bytes, limit ",
+                       options_.max_payload_bytes, " bytes"));
+    }
+    RETURN_IF_ERROR(Transition(
+        request.namespace_(), request.run_id(),
+        [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
+          RETURN_IF_ERROR(RequireActive(run));
+          OpenWork open = run.interpreter->open_work();
+          if (std::find(open.task_ids.begin(), open.task_ids.end(),
+                        request.task_id()) == open.task_ids.end()) {
+            return NotFound(
+                "TASK_NOT_FOUND",
+                absl::StrCat("run ", RunName(run.ns, run.run_id),
+                             " has no open human task ", request.task_id()));
+          }
+          HistoryEvent e;
+          auto* c = e.mutable_human_task_completed();
+          c->set_task_id(request.task_id());
+          *c->mutable_result() = history::JsonPayload(result);
+          c->set_completed_by(request.completed_by());
+          return std::vector<HistoryEvent>{e};
+        }));
+    return CompleteHumanTaskResponse();
+  }
+
+  absl::StatusOr<DescribeRunResponse> DescribeRun(
+      const DescribeRunRequest& request) override {
+    const std::string& ns = request.namespace_();
+    ASSIGN_OR_RETURN(auto rec,
+                     GetRow<RunRecord>(store_, KeySpace::kRunState,
+                                       internal::RunKey(ns, request.run_id())));
+    if (!rec.has_value()) {
+      return NotFound("RUN_NOT_FOUND",
+                      absl::StrCat("run ", RunName(ns, request.run_id()),
+                                   " does not exist"));
+    }
+    DescribeRunResponse r;
+    r.set_namespace_(ns);
+    r.set_run_id(request.run_id());
+    r.set_workflow(rec->workflow());
+    r.set_version(rec->version());
+    *r.mutable_started_at() = rec->started_at();
+    *r.mutable_updated_at() = rec->updated_at();
+    r.set_history_length(rec->history_length());
+    if (rec->history_length() > options_.history_warn_events &&
+        rec->status().empty()) {
+      r.add_warnings(absl::StrCat(
+          "the history has ", rec->history_length(), " events (warning at ",
+          options_.history_warn_events, ", failure at ",
+          options_.history_max_events, "); use control.continueAsNew"));
+    }
+    r.set_output_json(rec->output_json());
+    if (rec->has_failure()) *r.mutable_failure() = rec->failure();
+    r.set_continued_as_run_id(rec->continued_as_run_id());
+    bool leased = false;
+    {
+      absl::MutexLock lock(&task_mu_);
+      for (const auto& t : rec->tasks()) {
+        OpenTask* task = r.add_tasks();
+        task->set_step_id(t.step_id());
+        task->set_action(t.action());
+        task->set_attempt(t.attempt());
+        auto it = lease_by_task_.find(t.key());
+        if (it != lease_by_task_.end()) {
+          auto lease = leases_.find(it->second);
+          if (lease != leases_.end()) {
+            task->set_worker_id(lease->second.worker_id);
+            leased = true;
+          }
+        }
+      }
+    }
+    for (const auto& w : rec->waits()) {
+      OpenWait* wait = r.add_waits();
+      wait->set_wait_id(w.wait_id());
+      wait->set_event_name(w.event_name());
+      wait->set_correlation_key(w.correlation_key());
+      if (w.has_deadline()) *wait->mutable_deadline() = w.deadline();
+    }
+    if (!rec->status().empty()) {
+      r.set_status(rec->status());
+    } else if (rec->tasks_size() > 0) {
+      r.set_status(leased ? "RUNNING" : "PENDING");
+    } else if (rec->waits_size() > 0 || rec->human_tasks_size() > 0) {
+      r.set_status("WAITING");
+    } else if (rec->timers_size() > 0) {
+      r.set_status("SLEEPING");
+    } else {
+      r.set_status("RUNNING");
+    }
+    std::optional<absl::Time> wake;
+    for (const auto& t : rec->timers()) {
+      if (t.kind() != "timer") continue;
+      absl::Time at = history::ToTime(t.fire_at());
+      if (!wake || at < *wake) wake = at;
+    }
+    if (wake && (r.status() == "SLEEPING")) {
+      *r.mutable_wake_up_at() = history::FromTime(*wake);
+    }
+    return r;
+  }
+
+  absl::StatusOr<GetHistoryResponse> GetHistory(
+      const GetHistoryRequest& request) override {
+    RETURN_IF_ERROR(
+        store_->GetRunInfo(request.namespace_(), request.run_id()).status());
+    GetHistoryResponse response;
+    auto it =
+        store_->ReadHistory(request.namespace_(), request.run_id(),
+                            std::max<int64_t>(1, request.from_event_id()));
+    for (; it->Valid(); it->Next()) *response.add_events() = it->event();
+    RETURN_IF_ERROR(it->status());
+    return response;
+  }
+
+  // ---- workers ------------------------------------------------------------
+
+  absl::StatusOr<RegisterWorkerResponse> RegisterWorker(
+      const RegisterWorkerRequest& request) override {
+    RETURN_IF_ERROR(
+        history::ValidateIdentifier("worker identity", request.identity()));
+    RETURN_IF_ERROR(
+        history::ValidateIdentifier("namespace", request.namespace_()));
+    internal::WorkerRecord rec;
+    rec.set_worker_id(
+        absl::StrCat(request.namespace_(), "/", request.identity()));
+    rec.set_identity(request.identity());
+    rec.set_namespace_(request.namespace_());
+    for (const auto& q : request.task_queues()) rec.add_task_queues(q);
+    if (rec.task_queues_size() == 0) rec.add_task_queues("default");
+    for (const auto& a : request.action_types()) rec.add_action_types(a);
+    for (const auto& v : request.versions()) rec.add_versions(v);
+    rec.set_max_concurrency(std::max(1, request.max_concurrency()));
+    RETURN_IF_ERROR(store_->Write({Mutation::Put(
+        KeySpace::kWorkers, rec.worker_id(), rec.SerializeAsString())}));
+    absl::MutexLock lock(&task_mu_);
+    WorkerState& w = workers_[rec.worker_id()];
+    w.record = rec;
+    w.last_seen = clock_->Now();
+    w.draining = false;
+    RegisterWorkerResponse response;
+    response.set_worker_id(rec.worker_id());
+    return response;
+  }
+
+  absl::StatusOr<HeartbeatResponse> Heartbeat(
+      const HeartbeatRequest& request) override {
+    HeartbeatResponse response;
+    absl::MutexLock lock(&task_mu_);
+    const absl::Time now = clock_->Now();
+    if (!request.worker_id().empty()) {
+      auto w = workers_.find(request.worker_id());
+      if (w == workers_.end()) {
+        return NotFound("WORKER_NOT_FOUND",
+                        absl::StrCat("no worker ", request.worker_id()));
+      }
+      w->second.last_seen = now;
+    }
+    for (const std::string& token : request.task_tokens()) {
+      auto it = leases_.find(token);
+      if (it == leases_.end()) {
+        response.add_canceled_tokens(token);
+        continue;
+      }
+      it->second.deadline =
+          now + absl::Milliseconds(it->second.task.start_to_close_timeout_ms());
+      if (auto w = workers_.find(it->second.worker_id); w != workers_.end()) {
+        w->second.last_seen = now;
+      }
+    }
+    return response;
+  }
+
+  absl::StatusOr<PollTaskResponse> PollTask(
+      const PollTaskRequest& request) override {
+    PollTaskResponse response;
+    const absl::Time give_up =
+        absl::Now() +
+        absl::Milliseconds(std::max<int64_t>(0, request.timeout_ms()));
+    absl::MutexLock lock(&task_mu_);
+    for (;;) {
+      auto w = workers_.find(request.worker_id());
+      if (w == workers_.end()) {
+        return NotFound("WORKER_NOT_FOUND",
+                        absl::StrCat("no worker ", request.worker_id(),
+                                     "; register it first"));
+      }
+      WorkerState& worker = w->second;
+      worker.last_seen = clock_->Now();
+      if (task_stopping_ || worker.draining) return response;
+      if (worker.in_flight < worker.record.max_concurrency()) {
+        if (ClaimLocked(worker, response.mutable_task())) return response;
+        response.clear_task();
+      }
+      if (absl::Now() >= give_up) return response;
+      task_cv_.WaitWithDeadline(&task_mu_, give_up);
+    }
+  }
+
+  absl::StatusOr<CompleteTaskResponse> CompleteTask(
+      const CompleteTaskRequest& request) override {
+    const std::string outcome = absl::StrCat("ok:", request.output().data());
+    absl::StatusOr<Lease> taken = TakeLease(request.token(), outcome);
+    if (ErrorCode(taken.status()) == "ALREADY_DONE")
+      return CompleteTaskResponse();
+    ASSIGN_OR_RETURN(Lease lease, std::move(taken));
+    if (static_cast<int64_t>(request.output().data().size()) >
+        options_.max_payload_bytes) {
+      history::Failure f;
+      f.set_code("PAYLOAD_TOO_LARGE");
+      f.set_message(
+          absl::StrCat("step output is ", request.output().data().size(),
+                       " bytes, limit ", options_.max_payload_bytes, " bytes"));
+      f.set_non_retryable(true);
+      RETURN_IF_ERROR(
+          FinishAttempt(lease, request.token(), outcome, nullptr, &f));
+      return Invalid("PAYLOAD_TOO_LARGE", f.message());
+    }
+    RETURN_IF_ERROR(FinishAttempt(lease, request.token(), outcome,
+                                  &request.output(), nullptr));
+    return CompleteTaskResponse();
+  }
+
+  absl::StatusOr<FailTaskResponse> FailTask(
+      const FailTaskRequest& request) override {
+    const std::string outcome =
+        absl::StrCat("fail:", request.failure().SerializeAsString());
+    absl::StatusOr<Lease> taken = TakeLease(request.token(), outcome);
+    if (ErrorCode(taken.status()) == "ALREADY_DONE") return FailTaskResponse();
+    ASSIGN_OR_RETURN(Lease lease, std::move(taken));
+    history::Failure failure = request.failure();
+    if (failure.code().empty()) failure.set_code("ACTION_FAILED");
+    RETURN_IF_ERROR(
+        FinishAttempt(lease, request.token(), outcome, nullptr, &failure));
+    return FailTaskResponse();
+  }
+
+  absl::StatusOr<DeregisterWorkerResponse> DeregisterWorker(
+      const DeregisterWorkerRequest& request) override {
+    std::vector<std::pair<std::string, Lease>> lost;
+    {
+      absl::MutexLock lock(&task_mu_);
+      if (!workers_.erase(request.worker_id())) {
+        return NotFound("WORKER_NOT_FOUND",
+                        absl::StrCat("no worker ", request.worker_id()));
+      }
+      for (auto it = leases_.begin(); it != leases_.end();) {
+        if (it->second.worker_id == request.worker_id()) {
+          std::string token = it->first;
+          lost.emplace_back(std::move(token), ReleaseLeaseLocked(it++));
+        } else {
+          ++it;
+        }
+      }
+    }
+    RETURN_IF_ERROR(store_->Write(
+        {Mutation::Delete(KeySpace::kWorkers, request.worker_id())}));
+    for (auto& [token, lease] : lost) ExpireLease(lease);
+    return DeregisterWorkerResponse();
+  }
+
+  absl::StatusOr<DrainWorkerResponse> DrainWorker(
+      const DrainWorkerRequest& request) override {
+    absl::MutexLock lock(&task_mu_);
+    auto w = workers_.find(request.worker_id());
+    if (w == workers_.end()) {
+      return NotFound("WORKER_NOT_FOUND",
+                      absl::StrCat("no worker ", request.worker_id()));
+    }
+    w->second.draining = true;
+    task_cv_.SignalAll();
+    DrainWorkerResponse response;
+    response.set_in_flight(w->second.in_flight);
+    return response;
+  }
+
+  // ---- timers -------------------------------------------------------------
+
+  absl::StatusOr<int> FireDueTimers() override {
+    const absl::Time now = clock_->Now();
+    std::vector<std::string> due;
+    {
+      absl::MutexLock lock(&timer_mu_);
+      for (auto it = timers_.begin(); it != timers_.end() && it->first <= now;
+           ++it) {
+        due.push_back(it->second);
+      }
+    }
+    int fired = 0;
+    for (const std::string& key : due) {
+      ASSIGN_OR_RETURN(auto timer,
+                       GetRow<TimerRecord>(store_, KeySpace::kTimers, key));
+      if (!timer.has_value()) {
+        ForgetTimer(key);
+        continue;
+      }
+      bool did_fire = false;
+      absl::Status s = Transition(
+          timer->namespace_(), timer->run_id(),
+          [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
+            std::vector<HistoryEvent> inputs;
+            if (run.interpreter == nullptr || run.interpreter->finished()) {
+              return inputs;
+            }
+            OpenWork open = run.interpreter->open_work();
+            auto has = [](const std::vector<std::string>& v,
+                          const std::string& x) {
+              return std::find(v.begin(), v.end(), x) != v.end();
+            };
+            HistoryEvent e;
+            if (timer->kind() == "timer" && has(open.timer_ids, timer->id())) {
+              e.mutable_timer_fired()->set_timer_id(timer->id());
+              e.mutable_timer_fired()->set_started_event_id(
+                  timer->started_event_id());
+            } else if ((timer->kind() == "wait" &&
+                        has(open.wait_ids, timer->id())) ||
+                       (timer->kind() == "task" &&
+                        has(open.task_ids, timer->id()))) {
+              e.mutable_wait_timed_out()->set_wait_id(timer->id());
+            } else {
+              return inputs;
+            }
+            inputs.push_back(std::move(e));
+            did_fire = true;
+            return inputs;
+          });
+      if (!s.ok() && ErrorCode(s) != "RUN_NOT_FOUND" &&
+          ErrorCode(s) != "WORKFLOW_VERSION_NOT_FOUND") {
+        return s;
+      }
+      if (did_fire) {
+        ++fired;
+      } else {
+        // Stale: the run ended or moved on. Drop the row.
+        RETURN_IF_ERROR(
+            store_->Write({Mutation::Delete(KeySpace::kTimers, key)}));
+        ForgetTimer(key);
+      }
+    }
+    fired += ExpireLeases(now);
+    return fired;
+  }
+
+  std::optional<absl::Time> NextTimerAt() override {
+    std::optional<absl::Time> next;
+    {
+      absl::MutexLock lock(&timer_mu_);
+      if (!timers_.empty()) next = timers_.begin()->first;
+    }
+    absl::MutexLock lock(&task_mu_);
+    for (const auto& [token, lease] : leases_) {
+      if (!next || lease.deadline < *next) next = lease.deadline;
+    }
+    return next;
+  }
+
+ private:
+  struct VersionEntry {
+    std::shared_ptr<const Definition> def;
+    DefinitionRecord record;
+  };
+  struct WorkflowEntry {
+    bool paused = false;
+    std::map<std::string, VersionEntry> versions;
+  };
+
+  static bool Truthy(const expr::Value& v) {
+    switch (v.type()) {
+      case expr::Value::Type::kBoolean:
+        return v.boolean();
+      case expr::Value::Type::kNumber:
+        return v.number() != 0;
+      case expr::Value::Type::kString:
+        return !v.str().empty();
+      case expr::Value::Type::kArray:
+        for (const auto& item : v.items()) {
+          if (Truthy(item)) return true;
+        }
+        return false;
+      case expr::Value::Type::kObject:
+        return v.object().size() > 0;
+      default:
+        return false;
+    }
+  }
+
+  absl::Status RequireActive(const LoadedRun& run) {
+    if (history::IsFinal(run.info.status()) ||
+        run.info.status() == history::RUN_STATUS_FAILED) {
+      return Precondition(
+          "RUN_ALREADY_TERMINAL",
+          absl::StrCat("run ", RunName(run.ns, run.run_id),
+                       " has ended with status ",
+                       history::RunStatusName(run.info.status())));
+    }
+    return absl::OkStatus();
+  }
+
+  void RecordStartRefusal(const StartRunRequest& request,
+                          absl::string_view code, absl::string_view message) {
+    internal::StartAuditRecord rec;
+    rec.set_namespace_(request.namespace_());
+    rec.set_workflow(request.workflow());
+    rec.set_code(std::string(code));
+    rec.set_message(std::string(message));
+    rec.set_identity(request.identity());
+    rec.set_trigger_event_id(request.trigger_event_id());
+    *rec.mutable_at() = history::FromTime(clock_->Now());
+    const int64_t seq = audit_sequence_.fetch_add(1) + 1;
+    store_
+        ->Write(
+            {Mutation::Put(KeySpace::kAudit,
+                           internal::Join({"start", internal::BigEndian(seq)}),
+                           rec.SerializeAsString())})
+        .IgnoreError();
+  }
+
+  // ---- the transition path -------------------------------------------------
+
+  using InputFn =
+      std::function<absl::StatusOr<std::vector<HistoryEvent>>(LoadedRun&)>;
+  using AfterFn = std::function<void(LoadedRun&, const OpenWork& before)>;
+
+  absl::Mutex& RunLock(absl::string_view ns, absl::string_view run) {
+    return stripes_[absl::Hash<std::pair<absl::string_view,
+                                         absl::string_view>>()({ns, run}) %
+                    kStripes];
+  }
+
+  std::unique_ptr<LoadedRun> TakeCached(const std::string& key) {
+    absl::MutexLock lock(&cache_mu_);
+    auto it = cache_.find(key);
+    if (it == cache_.end()) return nullptr;
+    std::unique_ptr<LoadedRun> run = std::move(it->second.first);
+    lru_.erase(it->second.second);
+    cache_.erase(it);
+    return run;
+  }
+
+  void PutCached(const std::string& key, std::unique_ptr<LoadedRun> run) {
+    if (options_.run_cache_size == 0) return;
+    absl::MutexLock lock(&cache_mu_);
+    lru_.push_front(key);
+    cache_[key] = {std::move(run), lru_.begin()};
+    while (cache_.size() > options_.run_cache_size) {
+      cache_.erase(lru_.back());
+      lru_.pop_back();
+    }
+  }
+
+  std::shared_ptr<const Definition> FindDefinition(absl::string_view ns,
+                                                   absl::string_view name,
+                                                   absl::string_view version) {
+    absl::MutexLock lock(&defs_mu_);
+    auto it = workflows_.find(internal::WorkflowKey(ns, name));
+    if (it == workflows_.end()) return nullptr;
+    auto v = it->second.versions.find(std::string(version));
+    return v == it->second.versions.end() ? nullptr : v->second.def;
+  }
+
+  absl::StatusOr<std::unique_ptr<LoadedRun>> Load(const std::string& ns,
+                                                  const std::string& run_id) {
+    const std::string key = internal::RunKey(ns, run_id);
+    if (auto cached = TakeCached(key)) {
+      // A removed version fails the run at its next decision.
+      if (cached->def != nullptr &&
+          FindDefinition(ns, cached->record.workflow(),
+                         cached->record.version()) == nullptr) {
+        cached->def = nullptr;
+      }
+      return cached;
+    }
+    auto run = std::make_unique<LoadedRun>();
+    run->ns = ns;
+    run->run_id = run_id;
+    ASSIGN_OR_RETURN(run->info, store_->GetRunInfo(ns, run_id));
+    ASSIGN_OR_RETURN(auto rec,
+                     GetRow<RunRecord>(store_, KeySpace::kRunState, key));
+    if (!rec.has_value()) {
+      return Error(
+          absl::StatusCode::kDataLoss, "STORE_CORRUPT",
+          absl::StrCat("run ", RunName(ns, run_id), " has no run record"));
+    }
+    run->record = *std::move(rec);
+    run->def =
+        FindDefinition(ns, run->record.workflow(), run->record.version());
+    if (run->def != nullptr) {
+      run->interpreter = Interpreter::Create(run->def, ns, run_id, Interp());
+      auto it = store_->ReadHistory(ns, run_id, 1);
+      for (; it->Valid(); it->Next()) {
+        RETURN_IF_ERROR(
+            Annotate(run->interpreter->Apply(it->event()),
+                     absl::StrCat("replaying run ", RunName(ns, run_id))));
+      }
+      RETURN_IF_ERROR(it->status());
+    }
+    return run;
+  }
+
+  InterpreterOptions Interp() const {
+    InterpreterOptions o;
+    o.max_payload_bytes = options_.max_payload_bytes;
+    return o;
+  }
+
+  // The one path by which a run changes: load, apply inputs, record the
+  // commands, commit atomically, update the in-memory indexes.
+  absl::Status Transition(const std::string& ns, const std::string& run_id,
+                          const InputFn& make_inputs,
+                          const AfterFn& after = nullptr) {
+    absl::MutexLock lock(&RunLock(ns, run_id));
+    ASSIGN_OR_RETURN(std::unique_ptr<LoadedRun> run, Load(ns, run_id));
+    const std::string key = internal::RunKey(ns, run_id);
+    if (run->def == nullptr && !history::IsFinal(run->info.status()) &&
+        run->info.status() != history::RUN_STATUS_FAILED) {
+      // Its version was removed: the next decision fails the run.
+      absl::Status failed = FailRunForEngine(
+          *run, "WORKFLOW_VERSION_NOT_FOUND",
+          absl::StrCat("version ", run->record.version(), " of workflow ",
+                       run->record.workflow(), " was removed"));
+      RETURN_IF_ERROR(failed);
+      return NotFound(
+          "WORKFLOW_VERSION_NOT_FOUND",
+          absl::StrCat("version ", run->record.version(), " of workflow ",
+                       run->record.workflow(), " was removed; run ",
+                       RunName(ns, run_id), " failed"));
+    }
+    absl::StatusOr<std::vector<HistoryEvent>> inputs = make_inputs(*run);
+    if (!inputs.ok() || inputs->empty()) {
+      absl::Status s = inputs.status();
+      PutCached(key, std::move(run));
+      return s;
+    }
+    if (run->interpreter == nullptr) {
+      return NotFound(
+          "WORKFLOW_VERSION_NOT_FOUND",
+          absl::StrCat("version ", run->record.version(), " of workflow ",
+                       run->record.workflow(), " was removed"));
+    }
+    const OpenWork before = run->interpreter->open_work();
+    std::vector<HistoryEvent> events;
+    absl::Status applied = ApplyInputs(*run, *inputs, &events);
+    if (!applied.ok()) return applied;  // the cached state is dropped
+    if (run->info.next_event_id() - 1 + static_cast<int64_t>(events.size()) >
+        options_.history_max_events) {
+      return FailRunForEngine(
+          *run, "HISTORY_TOO_LONG",
+          absl::StrCat("the history would exceed ", options_.history_max_events,
+                       " events; use control.continueAsNew for long loops"));
+    }
+    Effects effects;
+    std::vector<Mutation> writes = Plan(*run, events, &effects);
+    history::AppendRequest append;
+    append.ns = ns;
+    append.run_id = run_id;
+    append.expected_next_event_id = run->info.next_event_id();
+    append.events = std::move(events);
+    append.writes = std::move(writes);
+    absl::StatusOr<history::RunInfo> info = store_->Append(append);
+    if (!info.ok()) return info.status();  // the cached state is dropped
+    run->info = *info;
+    Publish(effects);
+    if (after) after(*run, before);
+    PutCached(key, std::move(run));
+    if (effects.continue_as_new.has_value()) {
+      StartContinuation(*effects.continue_as_new).IgnoreError();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ApplyInputs(LoadedRun& run,
+                           const std::vector<HistoryEvent>& inputs,
+                           std::vector<HistoryEvent>* events) {
+    absl::Time now =
+        std::max(clock_->Now(), history::ToTime(run.info.last_event_time()));
+    const auto stamp = history::FromTime(now);
+    for (HistoryEvent input : inputs) {
+      input.set_event_id(run.interpreter->next_event_id());
+      *input.mutable_event_time() = stamp;
+      RETURN_IF_ERROR(run.interpreter->Apply(input));
+      events->push_back(std::move(input));
+      std::vector<HistoryEvent> commands = run.interpreter->pending();
+      for (HistoryEvent& command : commands) {
+        command.set_event_id(run.interpreter->next_event_id());
+        *command.mutable_event_time() = stamp;
+        if (command.has_run_continued_as_new()) {
+          absl::MutexLock lock(&random_mu_);
+          command.mutable_run_continued_as_new()->set_new_run_id(absl::StrCat(
+              run.record.workflow(), "-",
+              absl::Hex(absl::Uniform<uint64_t>(random_), absl::kZeroPad16)));
+        }
+        RETURN_IF_ERROR(run.interpreter->Apply(command));
+        events->push_back(std::move(command));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Appends an engine-imposed run_failed (no interpreter decision).
+  absl::Status FailRunForEngine(LoadedRun& run, absl::string_view code,
+                                absl::string_view message) {
+    HistoryEvent e;
+    e.set_event_id(run.info.next_event_id());
+    *e.mutable_event_time() = history::FromTime(
+        std::max(clock_->Now(), history::ToTime(run.info.last_event_time())));
+    auto* f = e.mutable_run_failed()->mutable_failure();
+    f->set_code(std::string(code));
+    f->set_message(std::string(message));
+    f->set_non_retryable(true);
+    Effects effects;
+    run.interpreter.reset();  // finished: no open work
+    std::vector<Mutation> writes = Plan(run, {e}, &effects);
+    history::AppendRequest append;
+    append.ns = run.ns;
+    append.run_id = run.run_id;
+    append.expected_next_event_id = run.info.next_event_id();
+    append.events = {e};
+    append.writes = std::move(writes);
+    ASSIGN_OR_RETURN(history::RunInfo info, store_->Append(append));
+    Publish(effects);
+    return absl::OkStatus();
+  }
+
+  // Computes the rows a transition writes and deletes, from the run's open
+  // work before (its record) and after (the interpreter), and updates the
+  // record.
+  std::vector<Mutation> Plan(LoadedRun& run,
+                             const std::vector<HistoryEvent>& events,
+                             Effects* effects) {
+    std::vector<Mutation> writes;
+    RunRecord& rec = run.record;
+    const bool finished =
+        run.interpreter == nullptr || run.interpreter->finished();
+    OpenWork open;
+    if (!finished) open = run.interpreter->open_work();
+    absl::flat_hash_map<int64_t, const HistoryEvent*> scheduled;
+    absl::flat_hash_map<std::string, const HistoryEvent*> timer_started,
+        wait_started, task_created;
+    for (const HistoryEvent& e : events) {
+      if (e.has_step_scheduled()) scheduled[e.event_id()] = &e;
+      if (e.has_timer_started())
+        timer_started[e.timer_started().timer_id()] = &e;
+      if (e.has_wait_started()) wait_started[e.wait_started().wait_id()] = &e;
+      if (e.has_human_task_created()) {
+        task_created[e.human_task_created().task_id()] = &e;
+      }
+      if (e.has_run_completed())
+        rec.set_output_json(e.run_completed().output().data());
+      if (e.has_run_failed()) *rec.mutable_failure() = e.run_failed().failure();
+      if (e.has_run_retried()) rec.clear_failure();
+      if (e.has_run_continued_as_new()) {
+        rec.set_continued_as_run_id(e.run_continued_as_new().new_run_id());
+        StartRunRequest next;
+        next.set_namespace_(run.ns);
+        next.set_workflow(rec.workflow());
+        next.set_version(rec.version());
+        next.set_run_id(e.run_continued_as_new().new_run_id());
+        next.set_input_json(e.run_continued_as_new().input().data());
+        next.set_identity(absl::StrCat("continue-as-new:", run.run_id));
+        writes.push_back(Mutation::Put(
+            KeySpace::kRunState, internal::ContinueKey(run.ns, next.run_id()),
+            next.SerializeAsString()));
+        effects->continue_as_new = next;
+      }
+    }
+    // Tasks.
+    absl::flat_hash_set<int64_t> open_ids(open.scheduled_event_ids.begin(),
+                                          open.scheduled_event_ids.end());
+    google::protobuf::RepeatedPtrField<internal::OpenTaskRow> tasks;
+    for (const auto& row : rec.tasks()) {
+      if (open_ids.erase(row.scheduled_event_id())) {
+        *tasks.Add() = row;
+      } else {
+        writes.push_back(Mutation::Delete(KeySpace::kTasks, row.key()));
+        effects->removed_tasks.push_back(row.key());
+      }
+    }
+    for (int64_t id : open.scheduled_event_ids) {
+      if (!open_ids.count(id)) continue;  // already had a row
+      auto it = scheduled.find(id);
+      if (it == scheduled.end()) continue;
+      const auto& s = it->second->step_scheduled();
+      TaskRecord task;
+      task.set_namespace_(run.ns);
+      task.set_run_id(run.run_id);
+      task.set_workflow(rec.workflow());
+      task.set_version(rec.version());
+      task.set_scheduled_event_id(id);
+      task.set_step_id(s.step_id());
+      task.set_step_path(s.step_path());
+      task.set_action(s.action());
+      task.set_attempt(s.attempt());
+      *task.mutable_input() = s.input();
+      task.set_task_queue(s.task_queue());
+      task.set_start_to_close_timeout_ms(s.start_to_close_timeout_ms());
+      *task.mutable_ready_at() = it->second->event_time();
+      const std::string key = internal::TaskKey(
+          s.task_queue(), history::ToTime(it->second->event_time()), run.ns,
+          run.run_id, id);
+      writes.push_back(
+          Mutation::Put(KeySpace::kTasks, key, task.SerializeAsString()));
+      effects->new_tasks.emplace_back(key, task);
+      internal::OpenTaskRow* row = tasks.Add();
+      row->set_scheduled_event_id(id);
+      row->set_key(key);
+      row->set_step_id(s.step_id());
+      row->set_action(s.action());
+      row->set_attempt(s.attempt());
+    }
+    *rec.mutable_tasks() = std::move(tasks);
+
+    // Timers: sleeps and backoffs, wait deadlines, human task deadlines.
+    struct Want {
+      std::string kind, id;
+      absl::Time fire;
+      int64_t started_event_id = 0;
+    };
+    std::vector<Want> wanted;
+    absl::flat_hash_map<std::string, const internal::OpenTimerRow*> old_timers;
+    for (const auto& row : rec.timers()) {
+      old_timers[absl::StrCat(row.kind(), ":", row.id())] = &row;
+    }
+    auto want = [&](absl::string_view kind, const std::string& id,
+                    const HistoryEvent* started,
+                    const google::protobuf::Timestamp* fire) {
+      auto old = old_timers.find(absl::StrCat(kind, ":", id));
+      if (old != old_timers.end()) {
+        wanted.push_back(
+            {std::string(kind), id, history::ToTime(old->second->fire_at())});
+      } else if (started != nullptr && fire != nullptr) {
+        wanted.push_back({std::string(kind), id, history::ToTime(*fire),
+                          started->event_id()});
+      }
+    };
+    for (const std::string& id : open.timer_ids) {
+      auto it = timer_started.find(id);
+      want("timer", id, it == timer_started.end() ? nullptr : it->second,
+           it == timer_started.end() ? nullptr
+                                     : &it->second->timer_started().fire_at());
+    }
+    for (const std::string& id : open.wait_ids) {
+      auto it = wait_started.find(id);
+      const bool deadline =
+          it != wait_started.end() && it->second->wait_started().has_deadline();
+      want("wait", id, deadline ? it->second : nullptr,
+           deadline ? &it->second->wait_started().deadline() : nullptr);
+    }
+    for (const std::string& id : open.task_ids) {
+      auto it = task_created.find(id);
+      const bool deadline = it != task_created.end() &&
+                            it->second->human_task_created().has_deadline();
+      want("task", id, deadline ? it->second : nullptr,
+           deadline ? &it->second->human_task_created().deadline() : nullptr);
+    }
+    absl::flat_hash_set<std::string> keep;
+    google::protobuf::RepeatedPtrField<internal::OpenTimerRow> timers;
+    for (const Want& w : wanted) {
+      const std::string tag = absl::StrCat(w.kind, ":", w.id);
+      keep.insert(tag);
+      auto old = old_timers.find(tag);
+      if (old != old_timers.end()) {
+        *timers.Add() = *old->second;
+        continue;
+      }
+      const std::string key =
+          internal::TimerKey(w.fire, run.ns, run.run_id, w.kind, w.id);
+      TimerRecord t;
+      t.set_namespace_(run.ns);
+      t.set_run_id(run.run_id);
+      t.set_kind(w.kind);
+      t.set_id(w.id);
+      t.set_started_event_id(w.started_event_id);
+      writes.push_back(
+          Mutation::Put(KeySpace::kTimers, key, t.SerializeAsString()));
+      effects->new_timers.emplace_back(w.fire, key);
+      internal::OpenTimerRow* row = timers.Add();
+      row->set_id(w.id);
+      row->set_kind(w.kind);
+      row->set_key(key);
+      *row->mutable_fire_at() = history::FromTime(w.fire);
+    }
+    for (const auto& row : rec.timers()) {
+      if (keep.count(absl::StrCat(row.kind(), ":", row.id()))) continue;
+      writes.push_back(Mutation::Delete(KeySpace::kTimers, row.key()));
+      effects->removed_timers.emplace_back(history::ToTime(row.fire_at()),
+                                           row.key());
+    }
+    *rec.mutable_timers() = std::move(timers);
+
+    // Wait index.
+    absl::flat_hash_set<std::string> open_waits(open.wait_ids.begin(),
+                                                open.wait_ids.end());
+    google::protobuf::RepeatedPtrField<internal::OpenWaitRow> waits;
+    absl::flat_hash_set<std::string> had;
+    for (const auto& row : rec.waits()) {
+      if (open_waits.count(row.wait_id())) {
+        *waits.Add() = row;
+        had.insert(row.wait_id());
+      } else {
+        writes.push_back(Mutation::Delete(KeySpace::kWaits, row.key()));
+      }
+    }
+    for (const std::string& id : open.wait_ids) {
+      if (had.count(id)) continue;
+      auto it = wait_started.find(id);
+      if (it == wait_started.end()) continue;
+      const auto& w = it->second->wait_started();
+      const std::string key = internal::WaitKey(
+          run.ns, w.event_name(), w.correlation_key(), run.run_id, id);
+      writes.push_back(Mutation::Put(KeySpace::kWaits, key, ""));
+      internal::OpenWaitRow* row = waits.Add();
+      row->set_wait_id(id);
+      row->set_event_name(w.event_name());
+      row->set_correlation_key(w.correlation_key());
+      row->set_key(key);
+      if (w.has_deadline()) *row->mutable_deadline() = w.deadline();
+    }
+    *rec.mutable_waits() = std::move(waits);
+    rec.clear_human_tasks();
+    for (const std::string& id : open.task_ids) rec.add_human_tasks(id);
+
+    // Status, times, outbox.
+    const history::RunStatus status = finished && run.interpreter != nullptr
+                                          ? run.interpreter->status()
+                                          : history::RUN_STATUS_FAILED;
+    if (finished) {
+      rec.set_status(std::string(history::RunStatusName(status)));
+    } else {
+      rec.clear_status();
+    }
+    if (!events.empty()) {
+      *rec.mutable_updated_at() = events.back().event_time();
+      if (events.front().has_run_started()) {
+        *rec.mutable_started_at() = events.front().event_time();
+      }
+      rec.set_history_length(events.back().event_id());
+    }
+    writes.push_back(Mutation::Put(KeySpace::kRunState,
+                                   internal::RunKey(run.ns, run.run_id),
+                                   rec.SerializeAsString()));
+    if (!events.empty()) {
+      internal::OutboxRecord out;
+      out.set_namespace_(run.ns);
+      out.set_run_id(run.run_id);
+      out.set_first_event_id(events.front().event_id());
+      out.set_last_event_id(events.back().event_id());
+      writes.push_back(
+          Mutation::Put(KeySpace::kOutbox,
+                        internal::BigEndian(outbox_sequence_.fetch_add(1) + 1),
+                        out.SerializeAsString()));
+    }
+    return writes;
+  }
+
+  void Publish(const Effects& effects) {
+    {
+      absl::MutexLock lock(&timer_mu_);
+      for (const auto& t : effects.removed_timers) timers_.erase(t);
+      for (const auto& t : effects.new_timers) timers_.insert(t);
+    }
+    if (!effects.new_timers.empty()) {
+      absl::MutexLock lock(&timer_thread_mu_);
+      timer_wakeup_ = true;
+    }
+    absl::MutexLock lock(&task_mu_);
+    for (const std::string& key : effects.removed_tasks) {
+      ready_.erase(key);
+      auto lease = lease_by_task_.find(key);
+      if (lease != lease_by_task_.end()) {
+        // The attempt closed (run canceled, ...): the holder learns on its
+        // next heartbeat or completion.
+        auto it = leases_.find(lease->second);
+        if (it != leases_.end()) {
+          ReleaseLeaseLocked(it);
+        } else {
+          lease_by_task_.erase(lease);
+        }
+      }
+    }
+    for (const auto& [key, task] : effects.new_tasks) ready_[key] = task;
+    if (!effects.new_tasks.empty()) task_cv_.SignalAll();
+  }
+
+  void ForgetTimer(const std::string& key) {
+    absl::MutexLock lock(&timer_mu_);
+    for (auto it = timers_.begin(); it != timers_.end(); ++it) {
+      if (it->second == key) {
+        timers_.erase(it);
+        return;
+      }
+    }
+  }
+
+  absl::StatusOr<StartRunResponse> CreateRun(
+      const std::string& ns, const std::string& run_id,
+      const StartRunRequest& request, std::shared_ptr<const Definition> def,
+      const std::string& version, const std::string& input_json,
+      const std::string& dedupe_key, std::vector<Mutation> extra) {
+    StartRunResponse response;
+    response.set_run_id(run_id);
+    response.set_version(version);
+    absl::MutexLock lock(&RunLock(ns, run_id));
+    absl::StatusOr<history::RunInfo> existing = store_->GetRunInfo(ns, run_id);
+    if (existing.ok()) {
+      response.set_version(existing->version());
+      response.set_duplicate(true);
+      return response;
+    }
+    auto run = std::make_unique<LoadedRun>();
+    run->ns = ns;
+    run->run_id = run_id;
+    run->def = def;
+    run->info = history::NewRunInfo(ns, run_id);
+    run->record.set_workflow(def->name);
+    run->record.set_version(version);
+    run->record.set_dedupe_key(dedupe_key);
+    run->interpreter = Interpreter::Create(def, ns, run_id, Interp());
+    HistoryEvent start;
+    auto* a = start.mutable_run_started();
+    a->set_workflow(def->name);
+    a->set_version(version);
+    *a->mutable_input() = history::JsonPayload(input_json);
+    a->set_attempt(1);
+    a->set_task_queue(def->task_queue);
+    a->set_identity(request.identity());
+    a->set_trigger_event_id(request.trigger_event_id());
+    a->set_dedupe_key(dedupe_key);
+    a->set_correlation_key(request.correlation_key());
+    if (absl::StartsWith(request.identity(), "continue-as-new:")) {
+      a->set_continued_from_run_id(request.identity().substr(16));
+    }
+    std::vector<HistoryEvent> events;
+    RETURN_IF_ERROR(ApplyInputs(*run, {start}, &events));
+    Effects effects;
+    std::vector<Mutation> writes = Plan(*run, events, &effects);
+    for (auto& m : extra) writes.push_back(std::move(m));
+    writes.push_back(Mutation::Delete(KeySpace::kRunState,
+                                      internal::ContinueKey(ns, run_id)));
+    history::AppendRequest append;
+    append.ns = ns;
+    append.run_id = run_id;
+    append.expected_next_event_id = 1;
+    append.events = std::move(events);
+    append.writes = std::move(writes);
+    absl::StatusOr<history::RunInfo> info = store_->Append(append);
+    if (!info.ok()) {
+      if (ErrorCode(info.status()) == "HISTORY_CONFLICT") {
+        response.set_duplicate(true);
+        return response;
+      }
+      return info.status();
+    }
+    run->info = *info;
+    Publish(effects);
+    PutCached(internal::RunKey(ns, run_id), std::move(run));
+    if (effects.continue_as_new.has_value()) {
+      StartContinuation(*effects.continue_as_new).IgnoreError();
+    }
+    return response;
+  }
+
+  absl::Status StartContinuation(const StartRunRequest& start) {
+    auto def =
+        FindDefinition(start.namespace_(), start.workflow(), start.version());
+    if (def == nullptr) return absl::OkStatus();  // version removed meanwhile
+    return CreateRun(start.namespace_(), start.run_id(), start, def,
+                     start.version(), start.input_json(), "", {})
+        .status();
+  }
+
+  // ---- leases --------------------------------------------------------------
+
+  bool ClaimLocked(WorkerState& worker, Task* task)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(task_mu_) {
+    const absl::Time now = clock_->Now();
+    for (const std::string& queue : worker.record.task_queues()) {
+      const std::string prefix = internal::Join({queue, ""});
+      for (auto it = ready_.lower_bound(prefix);
+           it != ready_.end() && absl::StartsWith(it->first, prefix); ++it) {
+        const TaskRecord& t = it->second;
+        if (history::ToTime(t.ready_at()) > now) break;
+        if (t.namespace_() != worker.record.namespace_()) continue;
+        if (worker.record.action_types_size() > 0 &&
+            std::find(worker.record.action_types().begin(),
+                      worker.record.action_types().end(),
+                      t.action()) == worker.record.action_types().end()) {
+          continue;
+        }
+        if (auto limit = options_.max_concurrency_per_action.find(t.action());
+            limit != options_.max_concurrency_per_action.end()) {
+          auto used = action_in_flight_.find(t.action());
+          if (used != action_in_flight_.end() && used->second >= limit->second) {
+            continue;
+          }
+        }
+        if (worker.record.versions_size() > 0 &&
+            std::find(worker.record.versions().begin(),
+                      worker.record.versions().end(),
+                      t.version()) == worker.record.versions().end()) {
+          continue;
+        }
+        uint64_t epoch;
+        {
+          absl::MutexLock lock(&random_mu_);
+          epoch = absl::Uniform<uint64_t>(random_);
+        }
+        const std::string token = absl::WebSafeBase64Escape(absl::StrCat(
+            t.namespace_(), "\x1f", t.run_id(), "\x1f", t.scheduled_event_id(),
+            "\x1f", t.attempt(), "\x1f", absl::Hex(epoch, absl::kZeroPad16)));
+        Lease lease;
+        lease.task = t;
+        lease.task_key = it->first;
+        lease.worker_id = worker.record.worker_id();
+        lease.deadline =
+            now + absl::Milliseconds(t.start_to_close_timeout_ms());
+        task->set_token(token);
+        task->set_namespace_(t.namespace_());
+        task->set_run_id(t.run_id());
+        task->set_workflow(t.workflow());
+        task->set_step_id(t.step_id());
+        task->set_action(t.action());
+        task->set_attempt(t.attempt());
+        *task->mutable_input() = t.input();
+        *task->mutable_lease_deadline() = history::FromTime(lease.deadline);
+        task->set_idempotency_key(
+            absl::StrCat(t.namespace_(), "/", t.run_id(), "/", t.step_path()));
+        lease_by_task_[it->first] = token;
+        leases_[token] = std::move(lease);
+        ready_.erase(it);
+        ++worker.in_flight;
+        ++action_in_flight_[task->action()];
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Takes the lease of `token` for finishing it. A token already finished
+  // with the same outcome is acknowledged again (ALREADY_DONE: the caller
+  // returns OK); with another outcome it is TOKEN_ALREADY_USED.
+  absl::StatusOr<Lease> TakeLease(const std::string& token,
+                                  const std::string& outcome) {
+    absl::MutexLock lock(&task_mu_);
+    auto it = leases_.find(token);
+    if (it == leases_.end()) {
+      auto done = finished_tokens_.find(token);
+      if (done != finished_tokens_.end()) {
+        if (done->second == StableHash(outcome)) {
+          return Error(absl::StatusCode::kAlreadyExists, "ALREADY_DONE",
+                       "this outcome was already recorded");
+        }
+        return Precondition(
+            "TOKEN_ALREADY_USED",
+            "a different outcome was already recorded for this task "
+            "token");
+      }
+      std::string decoded;
+      if (!absl::WebSafeBase64Unescape(token, &decoded) ||
+          std::count(decoded.begin(), decoded.end(), '\x1f') != 4) {
+        return Invalid("INVALID_TOKEN", "not a task token");
+      }
+      return Precondition(
+          "LEASE_LOST",
+          "the task's lease expired or the engine restarted; the "
+          "attempt no longer counts");
+    }
+    return ReleaseLeaseLocked(it);
+  }
+
+  // Removes a lease and gives back the worker's and the action's slot.
+  Lease ReleaseLeaseLocked(absl::flat_hash_map<std::string, Lease>::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(task_mu_) {
+    Lease lease = std::move(it->second);
+    leases_.erase(it);
+    lease_by_task_.erase(lease.task_key);
+    if (auto w = workers_.find(lease.worker_id); w != workers_.end()) {
+      --w->second.in_flight;
+    }
+    if (auto a = action_in_flight_.find(lease.task.action());
+        a != action_in_flight_.end() && --a->second == 0) {
+      action_in_flight_.erase(a);
+    }
+    task_cv_.SignalAll();
+    return lease;
+  }
+
+  void RememberToken(const std::string& token, const std::string& outcome)
+      ABSL_LOCKS_EXCLUDED(task_mu_) {
+    absl::MutexLock lock(&task_mu_);
+    finished_tokens_[token] = StableHash(outcome);
+    finished_order_.push_back(token);
+    while (finished_order_.size() > kRememberedTokens) {
+      finished_tokens_.erase(finished_order_.front());
+      finished_order_.pop_front();
+    }
+  }
+
+  // Records the attempt's outcome (output or failure) with its start.
+  absl::Status FinishAttempt(const Lease& lease, const std::string& token,
+                             const std::string& outcome,
+                             const history::Payload* output,
+                             const history::Failure* failure) {
+    const TaskRecord& t = lease.task;
+    absl::Status s = Transition(
+        t.namespace_(), t.run_id(),
+        [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
+          if (run.interpreter == nullptr || run.interpreter->finished()) {
+            return Precondition(
+                "RUN_ALREADY_TERMINAL",
+                absl::StrCat("run ", RunName(run.ns, run.run_id),
+                             " has ended; the task was canceled"));
+          }
+          OpenWork open = run.interpreter->open_work();
+          if (std::find(open.scheduled_event_ids.begin(),
+                        open.scheduled_event_ids.end(),
+                        t.scheduled_event_id()) ==
+              open.scheduled_event_ids.end()) {
+            return Precondition("LEASE_LOST", "the attempt is no longer open");
+          }
+          std::vector<HistoryEvent> inputs(2);
+          auto* started = inputs[0].mutable_step_started();
+          started->set_scheduled_event_id(t.scheduled_event_id());
+          started->set_step_id(t.step_id());
+          started->set_attempt(t.attempt());
+          started->set_worker_id(lease.worker_id);
+          if (output != nullptr) {
+            auto* c = inputs[1].mutable_step_completed();
+            c->set_scheduled_event_id(t.scheduled_event_id());
+            c->set_step_id(t.step_id());
+            c->set_attempt(t.attempt());
+            *c->mutable_output() = *output;
+            c->set_worker_id(lease.worker_id);
+          } else {
+            auto* f = inputs[1].mutable_step_failed();
+            f->set_scheduled_event_id(t.scheduled_event_id());
+            f->set_step_id(t.step_id());
+            f->set_attempt(t.attempt());
+            *f->mutable_failure() = *failure;
+            f->set_worker_id(lease.worker_id);
+          }
+          return inputs;
+        });
+    if (s.ok()) {
+      RememberToken(token, outcome);
+      return s;
+    }
+    const std::string code = ErrorCode(s);
+    if (code != "RUN_ALREADY_TERMINAL" && code != "LEASE_LOST" &&
+        code != "RUN_NOT_FOUND" && code != "WORKFLOW_VERSION_NOT_FOUND") {
+      // Not recorded (e.g. a storage error): the task is claimable again.
+      absl::MutexLock lock(&task_mu_);
+      ready_[lease.task_key] = t;
+      task_cv_.SignalAll();
+    }
+    return s;
+  }
+
+  void ExpireLease(const Lease& lease) {
+    const TaskRecord& t = lease.task;
+    Transition(
+        t.namespace_(), t.run_id(),
+        [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
+          std::vector<HistoryEvent> inputs;
+          if (run.interpreter == nullptr || run.interpreter->finished()) {
+            return inputs;
+          }
+          OpenWork open = run.interpreter->open_work();
+          if (std::find(open.scheduled_event_ids.begin(),
+                        open.scheduled_event_ids.end(),
+                        t.scheduled_event_id()) ==
+              open.scheduled_event_ids.end()) {
+            return inputs;
+          }
+          HistoryEvent e;
+          auto* timed_out = e.mutable_step_timed_out();
+          timed_out->set_scheduled_event_id(t.scheduled_event_id());
+          timed_out->set_step_id(t.step_id());
+          timed_out->set_attempt(t.attempt());
+          timed_out->set_timeout_type(history::TIMEOUT_TYPE_HEARTBEAT);
+          inputs.push_back(std::move(e));
+          return inputs;
+        })
+        .IgnoreError();
+  }
+
+  int ExpireLeases(absl::Time now) {
+    std::vector<Lease> expired;
+    {
+      absl::MutexLock lock(&task_mu_);
+      absl::flat_hash_set<std::string> stale_workers;
+      for (const auto& [id, w] : workers_) {
+        if (w.last_seen + options_.worker_timeout <= now)
+          stale_workers.insert(id);
+      }
+      for (auto it = leases_.begin(); it != leases_.end();) {
+        if (it->second.deadline <= now ||
+            stale_workers.count(it->second.worker_id)) {
+          expired.push_back(ReleaseLeaseLocked(it++));
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (const Lease& lease : expired) ExpireLease(lease);
+    return static_cast<int>(expired.size());
+  }
+
+  void TimerLoop() {
+    for (;;) {
+      std::optional<absl::Time> next = NextTimerAt();
+      absl::Time wake = absl::Now() + absl::Milliseconds(500);
+      if (next.has_value() && *next < wake) wake = *next;
+      {
+        absl::MutexLock lock(&timer_thread_mu_);
+        auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(timer_thread_mu_) {
+          return stopping_ || timer_wakeup_;
+        };
+        timer_thread_mu_.AwaitWithDeadline(absl::Condition(&woken), wake);
+        if (stopping_) return;
+        timer_wakeup_ = false;
+      }
+      FireDueTimers().IgnoreError();
+    }
+  }
+
+  history::HistoryStore* const store_;
+  const EngineOptions options_;
+  const Clock* const clock_;
+
+  absl::Mutex defs_mu_;
+  std::map<std::string, WorkflowEntry> workflows_ ABSL_GUARDED_BY(defs_mu_);
+  int64_t definition_sequence_ = 0;
+
+  std::array<absl::Mutex, kStripes> stripes_;
+  std::array<absl::Mutex, kStripes> dedupe_stripes_;
+
+  absl::Mutex cache_mu_;
+  std::list<std::string> lru_ ABSL_GUARDED_BY(cache_mu_);
+  absl::flat_hash_map<std::string, std::pair<std::unique_ptr<LoadedRun>,
+                                             std::list<std::string>::iterator>>
+      cache_ ABSL_GUARDED_BY(cache_mu_);
+
+  absl::Mutex task_mu_;
+  absl::CondVar task_cv_;
+  bool task_stopping_ ABSL_GUARDED_BY(task_mu_) = false;
+  std::map<std::string, TaskRecord> ready_ ABSL_GUARDED_BY(task_mu_);
+  absl::flat_hash_map<std::string, Lease> leases_ ABSL_GUARDED_BY(task_mu_);
+  absl::flat_hash_map<std::string, std::string> lease_by_task_
+      ABSL_GUARDED_BY(task_mu_);
+  std::map<std::string, WorkerState> workers_ ABSL_GUARDED_BY(task_mu_);
+  absl::flat_hash_map<std::string, uint64_t> finished_tokens_
+      ABSL_GUARDED_BY(task_mu_);
+  std::deque<std::string> finished_order_ ABSL_GUARDED_BY(task_mu_);
+  absl::flat_hash_map<std::string, int> action_in_flight_ ABSL_GUARDED_BY(task_mu_);
+
+  absl::Mutex timer_mu_;
+  std::set<std::pair<absl::Time, std::string>> timers_
+      ABSL_GUARDED_BY(timer_mu_);
+
+  absl::Mutex timer_thread_mu_;
+  bool stopping_ ABSL_GUARDED_BY(timer_thread_mu_) = false;
+  bool timer_wakeup_ ABSL_GUARDED_BY(timer_thread_mu_) = false;
+  std::thread timer_thread_;
+
+  absl::Mutex random_mu_;
+  absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
+
+  std::atomic<int64_t> outbox_sequence_{0};
+  std::atomic<int64_t> audit_sequence_{0};
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
+    history::HistoryStore* store, const EngineOptions& options) {
+  auto engine = std::make_unique<EngineImpl>(store, options);
+  RETURN_IF_ERROR(engine->Init());
+  return engine;
+}
+
+}  // namespace retrace::runtime

@@ -1,0 +1,657 @@
+#include "runtime/engine.h"
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "history/events.h"
+#include "history/memory_store.h"
+#include "history/rocksdb_store.h"
+#include "runtime/definition.h"
+#include "runtime/replay.h"
+#include "runtime/test_env.h"
+#include "runtime/worker_pool.h"
+
+namespace retrace::runtime {
+namespace {
+
+using ::retrace::testing::HasErrorCode;
+using ::retrace::testing::IsOk;
+using ::retrace::testing::TestEnv;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+constexpr char kThreeSteps[] = R"({
+  "name": "three", "version": "1",
+  "steps": [
+    {"id": "a", "type": "action", "action": "core.echo", "input": "input + 1"},
+    {"id": "b", "type": "action", "action": "core.echo", "input": "steps.a.output + 1"},
+    {"id": "c", "type": "action", "action": "core.echo", "input": "steps.b.output + 1"},
+    {"id": "r", "type": "control.return", "output": "steps.c.output"}
+  ]})";
+
+std::vector<std::string> Types(Engine& engine, const std::string& run) {
+  GetHistoryRequest req;
+  req.set_namespace_("default");
+  req.set_run_id(run);
+  std::vector<std::string> out;
+  auto history = engine.GetHistory(req);
+  for (const auto& e : history->events()) {
+    out.emplace_back(history::EventTypeName(e));
+  }
+  return out;
+}
+
+history::History HistoryOf(Engine& engine, const std::string& run) {
+  GetHistoryRequest req;
+  req.set_namespace_("default");
+  req.set_run_id(run);
+  history::History h;
+  h.set_namespace_("default");
+  h.set_run_id(run);
+  *h.mutable_events() = engine.GetHistory(req)->events();
+  return h;
+}
+
+void ExpectReplays(Engine& engine, const std::string& run,
+                   absl::string_view def) {
+  auto parsed = ParseDefinition(def);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_THAT(Replay(parsed.definition, HistoryOf(engine, run)), IsOk());
+}
+
+TEST(EngineTest, RunsAThreeStepWorkflowToCompletion) {
+  TestEnv env;
+  ASSERT_THAT(env.RegisterDefinition(kThreeSteps), IsOk());
+  auto run = env.Start("three", "1");
+  ASSERT_THAT(run, IsOk());
+  auto done = env.Describe(*run);
+  ASSERT_THAT(done, IsOk());
+  EXPECT_EQ(done->status(), "COMPLETED");
+  EXPECT_EQ(done->output_json(), "4");
+  EXPECT_EQ(done->workflow(), "three");
+  // Start and completion of each step are recorded together.
+  EXPECT_THAT(Types(env.engine(), *run),
+              ElementsAre("run_started", "step_scheduled", "step_started",
+                          "step_completed", "step_scheduled", "step_started",
+                          "step_completed", "step_scheduled", "step_started",
+                          "step_completed", "run_completed"));
+  ExpectReplays(env.engine(), *run, kThreeSteps);
+}
+
+constexpr char kSleepAndRetry[] = R"({
+  "name": "slow", "version": "1",
+  "defaults": {"retry": {"initial_interval": "10m", "max_attempts": 3}},
+  "steps": [
+    {"id": "nap", "type": "time.sleep", "duration": "2h"},
+    {"id": "flaky", "type": "action", "action": "flaky"},
+    {"id": "pay", "type": "event.wait", "event": "paid", "timeout": "2h", "on_timeout": "continue"},
+    {"id": "r", "type": "control.return", "output": "steps.flaky.attempts"}
+  ]})";
+
+TEST(EngineTest, TimeSkippingRunsHoursOfWaitsAndRetriesInMilliseconds) {
+  TestEnv env;
+  int calls = 0;
+  env.actions().Register(
+      "flaky",
+      [&calls](const ActionContext& ctx,
+               const history::Payload&) -> absl::StatusOr<history::Payload> {
+        if (++calls < 3) return ActionFailure("HTTP_503", "unavailable");
+        return history::JsonPayload("true");
+      });
+  ASSERT_THAT(env.RegisterDefinition(kSleepAndRetry), IsOk());
+  const absl::Time start = env.clock().Now();
+  auto run = env.Start("slow", "{}");
+  ASSERT_THAT(run, IsOk());
+  auto sleeping = env.Describe(*run);
+  EXPECT_EQ(sleeping->status(), "SLEEPING");
+  EXPECT_EQ(history::ToTime(sleeping->wake_up_at()), start + absl::Hours(2));
+  auto done = env.RunToCompletion(*run);
+  ASSERT_THAT(done, IsOk());
+  EXPECT_EQ(done->status(), "COMPLETED");
+  EXPECT_EQ(done->output_json(), "3");
+  EXPECT_EQ(calls, 3);
+  // 2h sleep + 10m + 20m backoff + 2h wait timeout.
+  EXPECT_EQ(env.clock().Now() - start, absl::Minutes(270));
+  ExpectReplays(env.engine(), *run, kSleepAndRetry);
+}
+
+TEST(EngineTest, SleepOfZeroAndOfThirtyDays) {
+  TestEnv env;
+  ASSERT_THAT(env.RegisterDefinition(R"({"name": "z", "version": "1", "steps": [
+      {"id": "s", "type": "time.sleep", "duration": "0s"},
+      {"id": "m", "type": "time.sleep", "duration": "30d"}]})"),
+              IsOk());
+  auto run = env.Start("z", "{}");
+  ASSERT_THAT(run, IsOk());
+  auto d = env.Describe(*run);
+  EXPECT_EQ(d->status(), "SLEEPING");
+  EXPECT_EQ(history::ToTime(d->wake_up_at()) - env.clock().Now(),
+            absl::Hours(720));
+  ASSERT_THAT(env.RunToCompletion(*run), IsOk());
+  EXPECT_THAT(env.RegisterDefinition(R"({"name": "o", "version": "1", "steps": [
+      {"id": "s", "type": "time.sleep", "duration": "31d"}]})"),
+              HasErrorCode("INVALID_DEFINITION"));
+}
+
+TEST(EngineTest, SignalsAndHumanTasksByRunId) {
+  TestEnv env;
+  constexpr char kDef[] = R"({"name": "w", "version": "1", "steps": [
+      {"id": "pay", "type": "event.wait", "event": "paid", "filter": "event.payload.ok"},
+      {"id": "ok", "type": "human.task", "title": "'approve'"},
+      {"id": "r", "type": "control.return", "output": "steps.ok.output"}]})";
+  ASSERT_THAT(env.RegisterDefinition(kDef), IsOk());
+  auto run = env.Start("w", "{}");
+  ASSERT_THAT(run, IsOk());
+  EXPECT_EQ(env.Describe(*run)->status(), "WAITING");
+  SignalRunRequest signal;
+  signal.set_namespace_("default");
+  signal.set_run_id(*run);
+  signal.set_event_name("paid");
+  signal.set_payload_json(R"({"ok": false})");
+  auto first = env.engine().SignalRun(signal);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_FALSE(first->delivered());
+  signal.set_payload_json(R"({"ok": true})");
+  auto second = env.engine().SignalRun(signal);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_TRUE(second->delivered());
+  CompleteHumanTaskRequest task;
+  task.set_namespace_("default");
+  task.set_run_id(*run);
+  task.set_task_id("nope");
+  EXPECT_THAT(env.engine().CompleteHumanTask(task),
+              HasErrorCode("TASK_NOT_FOUND"));
+  task.set_task_id("/steps/1");
+  task.set_result_json(R"({"approved": true})");
+  task.set_completed_by("maria");
+  ASSERT_THAT(env.engine().CompleteHumanTask(task), IsOk());
+  auto d = env.Describe(*run);
+  EXPECT_EQ(d->status(), "COMPLETED");
+  EXPECT_EQ(d->output_json(), R"({"approved":true})");
+  ExpectReplays(env.engine(), *run, kDef);
+}
+
+class ManualEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.clock = &clock_;
+    options_.timer_thread = false;
+    Reopen();
+  }
+  void Reopen() {
+    engine_.reset();
+    engine_ = Engine::Open(store_.get(), options_).value();
+  }
+  std::string Worker(absl::string_view identity, int concurrency = 1) {
+    RegisterWorkerRequest r;
+    r.set_identity(std::string(identity));
+    r.set_namespace_("default");
+    r.set_max_concurrency(concurrency);
+    return engine_->RegisterWorker(r)->worker_id();
+  }
+  std::string Start(absl::string_view workflow, absl::string_view input = "1",
+                    absl::string_view run_id = "") {
+    StartRunRequest r;
+    r.set_namespace_("default");
+    r.set_workflow(std::string(workflow));
+    r.set_input_json(std::string(input));
+    r.set_run_id(std::string(run_id));
+    auto started = engine_->StartRun(r);
+    EXPECT_THAT(started, IsOk());
+    return started.ok() ? started->run_id() : "";
+  }
+  absl::StatusOr<Task> Poll(const std::string& worker) {
+    PollTaskRequest p;
+    p.set_worker_id(worker);
+    ASSIGN_OR_RETURN(PollTaskResponse r, engine_->PollTask(p));
+    if (!r.has_task()) return absl::NotFoundError("no task");
+    return r.task();
+  }
+  absl::Status Complete(const Task& task, absl::string_view json) {
+    CompleteTaskRequest c;
+    c.set_token(task.token());
+    *c.mutable_output() = history::JsonPayload(json);
+    return engine_->CompleteTask(c).status();
+  }
+  std::string Status(const std::string& run) {
+    DescribeRunRequest d;
+    d.set_namespace_("default");
+    d.set_run_id(run);
+    return engine_->DescribeRun(d)->status();
+  }
+  void Register(absl::string_view json) {
+    RegisterDefinitionRequest r;
+    r.set_namespace_("default");
+    r.set_definition_json(std::string(json));
+    ASSERT_THAT(engine_->RegisterDefinition(r), IsOk());
+  }
+
+  ManualClock clock_;
+  EngineOptions options_;
+  std::unique_ptr<history::HistoryStore> store_ =
+      history::NewInMemoryHistoryStore();
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(ManualEngineTest, TwoWorkersPollingTheSameTaskOnlyOneGetsIt) {
+  Register(kThreeSteps);
+  std::string w1 = Worker("w1"), w2 = Worker("w2");
+  for (int i = 0; i < 50; ++i) {
+    const std::string run = Start("three", "1", absl::StrCat("race-", i));
+    std::atomic<int> got{0};
+    std::thread t1([&] { got += Poll(w1).ok(); });
+    std::thread t2([&] { got += Poll(w2).ok(); });
+    t1.join();
+    t2.join();
+    ASSERT_EQ(got.load(), 1) << "run " << run;
+    // Free the workers' slots: fail nothing, just cancel the run.
+    CancelRunRequest c;
+    c.set_namespace_("default");
+    c.set_run_id(run);
+    ASSERT_THAT(engine_->CancelRun(c), IsOk());
+  }
+}
+
+TEST_F(ManualEngineTest, ALostWorkerTaskIsRetriedElsewhereAndCompletedOnce) {
+  Register(R"({"name": "one", "version": "1",
+    "defaults": {"retry": {"initial_interval": "1s"}, "timeout": "30s"},
+    "steps": [{"id": "a", "type": "action", "action": "core.echo", "input": "input"}]})");
+  std::string dead = Worker("dead"), alive = Worker("alive");
+  const std::string run = Start("one", "7");
+  auto lost = Poll(dead);
+  ASSERT_THAT(lost, IsOk());
+  EXPECT_EQ(Status(run), "RUNNING");
+  // The dead worker never completes; its lease runs out.
+  clock_.Advance(absl::Seconds(31));
+  ASSERT_THAT(engine_->FireDueTimers(), IsOk());
+  EXPECT_THAT(Poll(alive),
+              ::retrace::testing::StatusIs(absl::StatusCode::kNotFound));
+  clock_.Advance(absl::Seconds(1));  // retry backoff
+  ASSERT_THAT(engine_->FireDueTimers(), IsOk());
+  auto retried = Poll(alive);
+  ASSERT_THAT(retried, IsOk());
+  EXPECT_EQ(retried->attempt(), 2);
+  ASSERT_THAT(Complete(*retried, "7"), IsOk());
+  EXPECT_EQ(Status(run), "COMPLETED");
+  // The dead worker coming back cannot record a second success.
+  EXPECT_THAT(Complete(*lost, "7"), HasErrorCode("LEASE_LOST"));
+  int completions = 0;
+  const history::History h = HistoryOf(*engine_, run);
+  for (const auto& e : h.events()) {
+    completions += e.has_step_completed();
+  }
+  EXPECT_EQ(completions, 1);
+}
+
+TEST_F(ManualEngineTest, RepeatedCompletionWithTheSameTokenIsAcknowledgedOnce) {
+  Register(kThreeSteps);
+  std::string w = Worker("w");
+  const std::string run = Start("three");
+  auto task = Poll(w);
+  ASSERT_THAT(task, IsOk());
+  ASSERT_THAT(Complete(*task, "2"), IsOk());
+  const size_t events = HistoryOf(*engine_, run).events_size();
+  EXPECT_THAT(Complete(*task, "2"), IsOk());  // a client retry
+  EXPECT_EQ(HistoryOf(*engine_, run).events_size(), events);
+  EXPECT_THAT(Complete(*task, "99"), HasErrorCode("TOKEN_ALREADY_USED"));
+  FailTaskRequest f;
+  f.set_token(task->token());
+  f.mutable_failure()->set_code("X");
+  EXPECT_THAT(engine_->FailTask(f), HasErrorCode("TOKEN_ALREADY_USED"));
+  CompleteTaskRequest forged;
+  forged.set_token("not-a-token");
+  EXPECT_THAT(engine_->CompleteTask(forged), HasErrorCode("INVALID_TOKEN"));
+  // A token altered in its epoch is rejected.
+  std::string altered = task->token();
+  altered[altered.size() - 3] = altered[altered.size() - 3] == 'A' ? 'B' : 'A';
+  forged.set_token(altered);
+  EXPECT_FALSE(engine_->CompleteTask(forged).ok());
+}
+
+TEST_F(ManualEngineTest, CancelInEveryState) {
+  Register(R"({"name": "c", "version": "1", "steps": [
+    {"id": "a", "type": "action", "action": "core.echo"},
+    {"id": "s", "type": "time.sleep", "duration": "1h"},
+    {"id": "w", "type": "event.wait", "event": "go"}]})");
+  std::string w = Worker("w");
+  auto cancel = [&](const std::string& run) {
+    CancelRunRequest c;
+    c.set_namespace_("default");
+    c.set_run_id(run);
+    c.set_reason("test");
+    c.set_identity("ops");
+    return engine_->CancelRun(c);
+  };
+  // Pending: the task was never claimed.
+  std::string pending = Start("c");
+  EXPECT_EQ(Status(pending), "PENDING");
+  ASSERT_THAT(cancel(pending), IsOk());
+  EXPECT_EQ(Status(pending), "CANCELED");
+  EXPECT_THAT(Poll(w),
+              ::retrace::testing::StatusIs(absl::StatusCode::kNotFound));
+  // Running: a worker holds the task and learns on completion.
+  std::string running = Start("c");
+  auto held = Poll(w);
+  ASSERT_THAT(held, IsOk());
+  ASSERT_THAT(cancel(running), IsOk());
+  HeartbeatRequest hb;
+  hb.add_task_tokens(held->token());
+  EXPECT_THAT(engine_->Heartbeat(hb)->canceled_tokens(), SizeIs(1));
+  EXPECT_FALSE(Complete(*held, "1").ok());
+  EXPECT_EQ(Status(running), "CANCELED");
+  // Sleeping.
+  std::string sleeping = Start("c");
+  ASSERT_THAT(Complete(*Poll(w), "1"), IsOk());
+  EXPECT_EQ(Status(sleeping), "SLEEPING");
+  ASSERT_THAT(cancel(sleeping), IsOk());
+  EXPECT_EQ(Status(sleeping), "CANCELED");
+  EXPECT_EQ(engine_->NextTimerAt(), std::nullopt);  // its timer went with it
+  // Waiting.
+  std::string waiting = Start("c");
+  ASSERT_THAT(Complete(*Poll(w), "1"), IsOk());
+  clock_.Advance(absl::Hours(1));
+  ASSERT_THAT(engine_->FireDueTimers(), IsOk());
+  EXPECT_EQ(Status(waiting), "WAITING");
+  auto first = cancel(waiting);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_TRUE(first->canceled());
+  // A second cancel is a no-op; cancel of another finished run is an error.
+  auto second = cancel(waiting);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_FALSE(second->canceled());
+  Register(kThreeSteps);
+  std::string done = Start("three");
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(Complete(*Poll(w), "1"), IsOk());
+  EXPECT_EQ(Status(done), "COMPLETED");
+  EXPECT_THAT(cancel(done), HasErrorCode("RUN_ALREADY_TERMINAL"));
+}
+
+TEST_F(ManualEngineTest, RemovedVersionFailsItsRunsAtTheNextDecision) {
+  Register(kThreeSteps);
+  std::string w = Worker("w");
+  const std::string run = Start("three");
+  auto task = Poll(w);
+  ASSERT_THAT(task, IsOk());
+  RemoveDefinitionRequest remove;
+  remove.set_namespace_("default");
+  remove.set_name("three");
+  remove.set_version("1");
+  ASSERT_THAT(engine_->RemoveDefinition(remove), IsOk());
+  EXPECT_THAT(Complete(*task, "2"), HasErrorCode("WORKFLOW_VERSION_NOT_FOUND"));
+  DescribeRunRequest d;
+  d.set_namespace_("default");
+  d.set_run_id(run);
+  auto described = engine_->DescribeRun(d);
+  EXPECT_EQ(described->status(), "FAILED");
+  EXPECT_EQ(described->failure().code(), "WORKFLOW_VERSION_NOT_FOUND");
+  StartRunRequest s;
+  s.set_namespace_("default");
+  s.set_workflow("three");
+  EXPECT_THAT(engine_->StartRun(s), HasErrorCode("WORKFLOW_NOT_FOUND"));
+}
+
+TEST_F(ManualEngineTest, PayloadLimitsAtAndOverTheLimit) {
+  options_.max_payload_bytes = 10;
+  Reopen();
+  Register(R"({"name": "p", "version": "1", "steps": [
+    {"id": "a", "type": "action", "action": "x", "input": "'ok'"}]})");
+  std::string w = Worker("w");
+  StartRunRequest s;
+  s.set_namespace_("default");
+  s.set_workflow("p");
+  s.set_input_json("\"12345678\"");  // 10 bytes
+  ASSERT_THAT(engine_->StartRun(s), IsOk());
+  s.set_input_json("\"123456789\"");  // 11 bytes
+  EXPECT_THAT(engine_->StartRun(s),
+              ::testing::AllOf(HasErrorCode("PAYLOAD_TOO_LARGE"),
+                               ::retrace::testing::StatusIs(
+                                   absl::StatusCode::kInvalidArgument,
+                                   HasSubstr("11 bytes, limit 10 bytes"))));
+  auto task = Poll(w);
+  ASSERT_THAT(task, IsOk());
+  EXPECT_THAT(Complete(*task, "\"123456789\""),
+              HasErrorCode("PAYLOAD_TOO_LARGE"));
+}
+
+TEST_F(ManualEngineTest, StartsAreIdempotentDedupedGuardedAndValidated) {
+  Register(R"({"name": "g", "version": "1",
+    "trigger": {"event": "e", "guard": "payload.ok = true", "dedupe_key": "payload.id", "dedupe_window": "1h"},
+    "steps": [{"id": "a", "type": "action", "action": "x"}]})");
+  StartRunRequest s;
+  s.set_namespace_("default");
+  s.set_workflow("g");
+  s.set_input_json(R"({"ok": true, "id": "A"})");
+  s.set_run_id("fixed");
+  auto first = engine_->StartRun(s);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_FALSE(first->duplicate());
+  auto again = engine_->StartRun(s);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_TRUE(again->duplicate());
+  s.set_run_id("");
+  auto deduped = engine_->StartRun(s);
+  ASSERT_THAT(deduped, IsOk());
+  EXPECT_TRUE(deduped->duplicate());
+  EXPECT_EQ(deduped->run_id(), "fixed");
+  clock_.Advance(absl::Minutes(61));
+  auto after_window = engine_->StartRun(s);
+  ASSERT_THAT(after_window, IsOk());
+  EXPECT_FALSE(after_window->duplicate());
+  s.set_input_json(R"({"ok": false, "id": "B"})");
+  EXPECT_THAT(engine_->StartRun(s), HasErrorCode("START_GUARD_REJECTED"));
+  int audits = 0;
+  for (auto it = store_->Scan(history::KeySpace::kAudit, "", ""); it->Valid();
+       it->Next()) {
+    ++audits;
+  }
+  EXPECT_EQ(audits, 1);
+  s.set_input_json("{oops");
+  EXPECT_THAT(engine_->StartRun(s), HasErrorCode("INVALID_JSON"));
+  s.set_input_json("{}");
+  s.set_run_id("bad\nid");
+  EXPECT_THAT(engine_->StartRun(s), HasErrorCode("INVALID_IDENTIFIER"));
+  s.set_run_id("");
+  s.set_workflow("");
+  EXPECT_THAT(engine_->StartRun(s), HasErrorCode("INVALID_IDENTIFIER"));
+  s.set_workflow("nope");
+  EXPECT_THAT(engine_->StartRun(s), HasErrorCode("WORKFLOW_NOT_FOUND"));
+  SetDefinitionActiveRequest pause;
+  pause.set_namespace_("default");
+  pause.set_name("g");
+  pause.set_active(false);
+  ASSERT_THAT(engine_->SetDefinitionActive(pause), IsOk());
+  s.set_workflow("g");
+  s.set_input_json(R"({"ok": true, "id": "C"})");
+  EXPECT_THAT(engine_->StartRun(s), HasErrorCode("WORKFLOW_NOT_ACTIVE"));
+  pause.set_active(true);
+  ASSERT_THAT(engine_->SetDefinitionActive(pause), IsOk());
+  EXPECT_THAT(engine_->StartRun(s), IsOk());
+}
+
+TEST_F(ManualEngineTest, WorkerAndActionConcurrencyLimitsAreHonoured) {
+  options_.max_concurrency_per_action["limited"] = 2;
+  Reopen();
+  Register(R"({"name": "l", "version": "1", "steps": [
+    {"id": "a", "type": "action", "action": "limited"}]})");
+  std::string w1 = Worker("w1", 10), w2 = Worker("w2", 1);
+  for (int i = 0; i < 5; ++i) Start("l", "1", absl::StrCat("l-", i));
+  std::vector<Task> held;
+  for (int i = 0; i < 5; ++i) {
+    auto t = Poll(i % 2 ? w2 : w1);
+    if (t.ok()) held.push_back(*t);
+  }
+  EXPECT_THAT(held, SizeIs(2));  // the action's limit, across workers
+  ASSERT_THAT(Complete(held[0], "1"), IsOk());
+  EXPECT_THAT(Poll(w1), IsOk());  // a slot came free
+  // A worker never holds more than its own limit.
+  options_.max_concurrency_per_action.clear();
+  Reopen();
+  std::string single = Worker("single", 1);
+  EXPECT_THAT(Poll(single), IsOk());
+  EXPECT_FALSE(Poll(single).ok());
+}
+
+TEST_F(ManualEngineTest, DefinitionsAreImmutable) {
+  Register(kThreeSteps);
+  Register(kThreeSteps);  // same document: fine
+  RegisterDefinitionRequest r;
+  r.set_namespace_("default");
+  r.set_definition_json(R"({"name": "three", "version": "1", "steps": [
+    {"id": "r", "type": "control.return"}]})");
+  EXPECT_THAT(engine_->RegisterDefinition(r),
+              HasErrorCode("DEFINITION_CONFLICT"));
+  ListDefinitionsRequest list;
+  list.set_namespace_("default");
+  EXPECT_THAT(engine_->ListDefinitions(list)->definitions(), SizeIs(1));
+}
+
+TEST_F(ManualEngineTest, TerminateRetryAndContinueAsNew) {
+  Register(R"({"name": "f", "version": "1", "steps": [
+    {"id": "a", "type": "action", "action": "x", "retry": {"max_attempts": 1}},
+    {"id": "n", "type": "control.continueAsNew", "input": "input + 1"}]})");
+  std::string w = Worker("w");
+  const std::string run = Start("f", "1");
+  auto task = Poll(w);
+  FailTaskRequest f;
+  f.set_token(task->token());
+  f.mutable_failure()->set_code("BOOM");
+  ASSERT_THAT(engine_->FailTask(f), IsOk());
+  EXPECT_EQ(Status(run), "FAILED");
+  RetryRunRequest retry;
+  retry.set_namespace_("default");
+  retry.set_run_id(run);
+  ASSERT_THAT(engine_->RetryRun(retry), IsOk());
+  EXPECT_EQ(Status(run), "PENDING");
+  EXPECT_THAT(engine_->RetryRun(retry), HasErrorCode("RUN_NOT_FAILED"));
+  auto again = Poll(w);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->attempt(), 1);
+  ASSERT_THAT(Complete(*again, "{}"), IsOk());
+  EXPECT_EQ(Status(run), "CONTINUED_AS_NEW");
+  DescribeRunRequest d;
+  d.set_namespace_("default");
+  d.set_run_id(run);
+  const std::string next = engine_->DescribeRun(d)->continued_as_run_id();
+  ASSERT_FALSE(next.empty());
+  EXPECT_EQ(Status(next), "PENDING");
+  TerminateRunRequest t;
+  t.set_namespace_("default");
+  t.set_run_id(next);
+  ASSERT_THAT(engine_->TerminateRun(t), IsOk());
+  EXPECT_EQ(Status(next), "TERMINATED");
+}
+
+TEST(EngineRestartTest, TasksAndTimersSurviveARestartAndOldTokensAreRejected) {
+  const std::string dir =
+      absl::StrCat(getenv("TEST_TMPDIR"), "/engine-restart");
+  std::filesystem::remove_all(dir);
+  ManualClock clock;
+  EngineOptions options;
+  options.clock = &clock;
+  options.timer_thread = false;
+  Task old_task;
+  std::string sleeper;
+  {
+    auto store = history::OpenRocksDbHistoryStore(dir).value();
+    auto engine = Engine::Open(store.get(), options).value();
+    RegisterDefinitionRequest r;
+    r.set_namespace_("default");
+    r.set_definition_json(kThreeSteps);
+    ASSERT_THAT(engine->RegisterDefinition(r), IsOk());
+    r.set_definition_json(R"({"name": "s", "version": "1", "steps": [
+      {"id": "s", "type": "time.sleep", "duration": "1h"}]})");
+    ASSERT_THAT(engine->RegisterDefinition(r), IsOk());
+    StartRunRequest s;
+    s.set_namespace_("default");
+    s.set_workflow("three");
+    s.set_run_id("r1");
+    s.set_input_json("1");
+    ASSERT_THAT(engine->StartRun(s), IsOk());
+    s.set_workflow("s");
+    s.set_run_id("sleeper");
+    ASSERT_THAT(engine->StartRun(s), IsOk());
+    RegisterWorkerRequest w;
+    w.set_identity("w");
+    w.set_namespace_("default");
+    PollTaskRequest p;
+    p.set_worker_id(engine->RegisterWorker(w)->worker_id());
+    old_task = engine->PollTask(p)->task();
+    ASSERT_FALSE(old_task.token().empty());
+  }
+  auto store = history::OpenRocksDbHistoryStore(dir).value();
+  auto engine = Engine::Open(store.get(), options).value();
+  CompleteTaskRequest c;
+  c.set_token(old_task.token());
+  *c.mutable_output() = history::JsonPayload("2");
+  EXPECT_THAT(engine->CompleteTask(c), HasErrorCode("LEASE_LOST"));
+  RegisterWorkerRequest w;
+  w.set_identity("w");
+  w.set_namespace_("default");
+  PollTaskRequest p;
+  p.set_worker_id(engine->RegisterWorker(w)->worker_id());
+  auto again = engine->PollTask(p);
+  ASSERT_THAT(again, IsOk());
+  ASSERT_TRUE(again->has_task());
+  EXPECT_EQ(again->task().run_id(), "r1");
+  c.set_token(again->task().token());
+  ASSERT_THAT(engine->CompleteTask(c), IsOk());
+  ASSERT_TRUE(engine->NextTimerAt().has_value());
+  clock.Advance(absl::Hours(1));
+  ASSERT_THAT(engine->FireDueTimers(), IsOk());
+  DescribeRunRequest d;
+  d.set_namespace_("default");
+  d.set_run_id("sleeper");
+  EXPECT_EQ(engine->DescribeRun(d)->status(), "COMPLETED");
+}
+
+TEST(EngineWorkerPoolTest, InProcessWorkersRunManyRunsConcurrently) {
+  auto store = history::NewInMemoryHistoryStore();
+  auto engine = Engine::Open(store.get()).value();
+  RegisterDefinitionRequest r;
+  r.set_namespace_("default");
+  r.set_definition_json(kThreeSteps);
+  ASSERT_THAT(engine->RegisterDefinition(r), IsOk());
+  ActionRegistry registry;
+  RegisterBuiltinActions(&registry);
+  WorkerPoolOptions options;
+  options.threads = 4;
+  options.poll_timeout = absl::Milliseconds(20);
+  WorkerPool pool(engine.get(), &registry, options);
+  ASSERT_THAT(pool.Start(), IsOk());
+  std::vector<std::string> runs;
+  for (int i = 0; i < 200; ++i) {
+    StartRunRequest s;
+    s.set_namespace_("default");
+    s.set_workflow("three");
+    s.set_input_json(absl::StrCat(i));
+    runs.push_back(engine->StartRun(s)->run_id());
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    DescribeRunRequest d;
+    d.set_namespace_("default");
+    d.set_run_id(runs[i]);
+    for (;;) {
+      auto described = engine->DescribeRun(d);
+      ASSERT_THAT(described, IsOk());
+      if (described->status() == "COMPLETED") {
+        EXPECT_EQ(described->output_json(), absl::StrCat(i + 3));
+        break;
+      }
+      ASSERT_LT(absl::Now(), give_up) << "run " << runs[i] << " stuck";
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+  }
+  pool.Stop();
+  EXPECT_EQ(pool.tasks_completed(), 600);
+}
+
+}  // namespace
+}  // namespace retrace::runtime
