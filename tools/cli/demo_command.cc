@@ -230,8 +230,11 @@ absl::Status Demo(const Args& args, std::ostream& out) {
   LatencySummary l = Summarize(all_latencies);
   const double seconds = absl::ToDoubleSeconds(end - begin);
   out << "\nruns by status:  ";
+  bool first = true;
   for (const auto& [status, count] : by_status) {
-    if (count > 0) out << status << " " << count << "  ";
+    if (count == 0) continue;
+    out << (first ? "" : "  ") << status << " " << count;
+    first = false;
   }
   out << "\nsteps executed:  " << pool.tasks_completed() + pool.tasks_failed()
       << " action tasks (" << pool.tasks_completed() << " completed, "

@@ -131,6 +131,9 @@ void PrintDescription(const runtime::DescribeRunResponse& run,
     out << "failure   " << run.failure().code() << ": "
         << run.failure().message() << "\n";
   }
+  for (const std::string& warning : run.warnings()) {
+    out << "warning   " << warning << "\n";
+  }
   if (!run.continued_as_run_id().empty()) {
     out << "continued as run " << run.continued_as_run_id() << "\n";
   }
@@ -365,8 +368,12 @@ absl::Status Worker(const Args& args, std::ostream& out) {
         last_progress = now;
         continue;
       }
+      // A timer due soon (or just due: the timer thread is about to fire it)
+      // is work to come. One overdue by more than the idle window is stuck
+      // and does not keep the worker alive.
       std::optional<absl::Time> next_timer = session.engine->NextTimerAt();
-      if (next_timer.has_value() && *next_timer <= now + idle_exit) {
+      if (next_timer.has_value() && *next_timer <= now + idle_exit &&
+          *next_timer >= now - idle_exit) {
         last_progress = now;
         continue;
       }
