@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "tools/cli/demo_command.h"
+#include "tools/cli/engine_commands.h"
 #include "tools/cli/history_commands.h"
 #include "tools/cli/runtime_commands.h"
 #include "tools/cli/signal_commands.h"
@@ -14,6 +16,17 @@ constexpr char kUsage[] = R"(usage: retrace <command> [options]
 Retrace: a durable, event-sourced workflow runtime.
 
 Commands:
+  demo [--runs N]                Run a few thousand demo workflows on a fresh
+                                 store and print a summary. Start here.
+  run start|describe|signal|cancel|terminate|retry|history
+                                 Start and inspect runs (--db DIR, default
+                                 ./.retrace).
+  def put|list|remove|pause|resume|validate
+                                 Register and manage workflow definitions.
+  worker                         Run the built-in actions and timers until
+                                 SIGINT/SIGTERM.
+  bench [--runs N] [--concurrency C]
+                                 Measure engine throughput and latency.
   history show FILE              Print a history file as a timeline.
   history export --db DIR RUN    Export a run's history (JSON or binary).
   history import --db DIR FILE   Import a history file as a new run.
@@ -45,8 +58,12 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
   }
   if (command == "history") return RunHistoryCommand(rest, out, err);
   if (command == "replay") return RunReplayCommand(rest, out, err);
-  if (command == "def") return RunDefCommand(rest, out, err);
+  if (command == "def") return RunDefEngineCommand(rest, out, err);
   if (command == "signal") return RunSignalCommand(rest, std::cin, out, err);
+  if (command == "run") return RunRunCommand(rest, out, err);
+  if (command == "worker") return RunWorkerCommand(rest, out, err);
+  if (command == "demo") return RunDemoCommand(rest, out, err);
+  if (command == "bench") return RunBenchCommand(rest, out, err);
   err << "retrace: unknown command '" << command << "'\n" << kUsage;
   return kExitUsage;
 }

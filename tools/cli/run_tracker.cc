@@ -1,0 +1,249 @@
+#include "tools/cli/run_tracker.h"
+
+#include <utility>
+
+namespace retrace::cli {
+
+bool IsTerminalStatus(absl::string_view status) {
+  return status == "COMPLETED" || status == "FAILED" || status == "CANCELED" ||
+         status == "TERMINATED" || status == "CONTINUED_AS_NEW";
+}
+
+// Forwards every call; remembers which run each polled task belongs to and
+// checks that run after the worker reports the task's outcome.
+class RunTracker::TrackingEngine final : public runtime::Engine {
+ public:
+  TrackingEngine(runtime::Engine* inner, RunTracker* tracker)
+      : inner_(inner), tracker_(tracker) {}
+
+  absl::StatusOr<runtime::RegisterDefinitionResponse> RegisterDefinition(
+      const runtime::RegisterDefinitionRequest& r) override {
+    return inner_->RegisterDefinition(r);
+  }
+  absl::StatusOr<runtime::SetDefinitionActiveResponse> SetDefinitionActive(
+      const runtime::SetDefinitionActiveRequest& r) override {
+    return inner_->SetDefinitionActive(r);
+  }
+  absl::StatusOr<runtime::RemoveDefinitionResponse> RemoveDefinition(
+      const runtime::RemoveDefinitionRequest& r) override {
+    return inner_->RemoveDefinition(r);
+  }
+  absl::StatusOr<runtime::ListDefinitionsResponse> ListDefinitions(
+      const runtime::ListDefinitionsRequest& r) override {
+    return inner_->ListDefinitions(r);
+  }
+  absl::StatusOr<runtime::StartRunResponse> StartRun(
+      const runtime::StartRunRequest& r) override {
+    return inner_->StartRun(r);
+  }
+  absl::StatusOr<runtime::SignalRunResponse> SignalRun(
+      const runtime::SignalRunRequest& r) override {
+    return inner_->SignalRun(r);
+  }
+  absl::StatusOr<runtime::CancelRunResponse> CancelRun(
+      const runtime::CancelRunRequest& r) override {
+    return inner_->CancelRun(r);
+  }
+  absl::StatusOr<runtime::TerminateRunResponse> TerminateRun(
+      const runtime::TerminateRunRequest& r) override {
+    return inner_->TerminateRun(r);
+  }
+  absl::StatusOr<runtime::RetryRunResponse> RetryRun(
+      const runtime::RetryRunRequest& r) override {
+    return inner_->RetryRun(r);
+  }
+  absl::StatusOr<runtime::CompleteHumanTaskResponse> CompleteHumanTask(
+      const runtime::CompleteHumanTaskRequest& r) override {
+    return inner_->CompleteHumanTask(r);
+  }
+  absl::StatusOr<runtime::DescribeRunResponse> DescribeRun(
+      const runtime::DescribeRunRequest& r) override {
+    return inner_->DescribeRun(r);
+  }
+  absl::StatusOr<runtime::GetHistoryResponse> GetHistory(
+      const runtime::GetHistoryRequest& r) override {
+    return inner_->GetHistory(r);
+  }
+  absl::StatusOr<runtime::RegisterWorkerResponse> RegisterWorker(
+      const runtime::RegisterWorkerRequest& r) override {
+    return inner_->RegisterWorker(r);
+  }
+  absl::StatusOr<runtime::HeartbeatResponse> Heartbeat(
+      const runtime::HeartbeatRequest& r) override {
+    return inner_->Heartbeat(r);
+  }
+  absl::StatusOr<runtime::PollTaskResponse> PollTask(
+      const runtime::PollTaskRequest& r) override {
+    absl::StatusOr<runtime::PollTaskResponse> response = inner_->PollTask(r);
+    if (response.ok() && response->has_task()) {
+      absl::MutexLock lock(&tracker_->mu_);
+      tracker_->token_runs_[response->task().token()] =
+          response->task().run_id();
+    }
+    return response;
+  }
+  absl::StatusOr<runtime::CompleteTaskResponse> CompleteTask(
+      const runtime::CompleteTaskRequest& r) override {
+    auto response = inner_->CompleteTask(r);
+    AfterOutcome(r.token());
+    return response;
+  }
+  absl::StatusOr<runtime::FailTaskResponse> FailTask(
+      const runtime::FailTaskRequest& r) override {
+    auto response = inner_->FailTask(r);
+    AfterOutcome(r.token());
+    return response;
+  }
+  absl::StatusOr<runtime::DeregisterWorkerResponse> DeregisterWorker(
+      const runtime::DeregisterWorkerRequest& r) override {
+    return inner_->DeregisterWorker(r);
+  }
+  absl::StatusOr<runtime::DrainWorkerResponse> DrainWorker(
+      const runtime::DrainWorkerRequest& r) override {
+    return inner_->DrainWorker(r);
+  }
+  absl::StatusOr<int> FireDueTimers() override {
+    return inner_->FireDueTimers();
+  }
+  std::vector<std::string> TriggeredBy(absl::string_view ns,
+                                       absl::string_view event_name) override {
+    return inner_->TriggeredBy(ns, event_name);
+  }
+  std::optional<absl::Time> NextTimerAt() override {
+    return inner_->NextTimerAt();
+  }
+
+ private:
+  void AfterOutcome(const std::string& token) {
+    std::string run_id;
+    {
+      absl::MutexLock lock(&tracker_->mu_);
+      auto it = tracker_->token_runs_.find(token);
+      if (it == tracker_->token_runs_.end()) return;
+      run_id = std::move(it->second);
+      tracker_->token_runs_.erase(it);
+    }
+    tracker_->Check(run_id);
+  }
+
+  runtime::Engine* const inner_;
+  RunTracker* const tracker_;
+};
+
+RunTracker::RunTracker(runtime::Engine* engine, std::string ns,
+                       absl::Duration sweep_interval)
+    : engine_(engine),
+      ns_(std::move(ns)),
+      sweep_interval_(sweep_interval),
+      tracking_(std::make_unique<TrackingEngine>(engine, this)) {
+  sweeper_ = std::thread([this] { Sweep(); });
+}
+
+RunTracker::~RunTracker() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  sweeper_.join();
+}
+
+runtime::Engine* RunTracker::engine() { return tracking_.get(); }
+
+void RunTracker::Track(const std::string& run_id) {
+  auto entry = std::make_shared<Entry>();
+  entry->start = absl::Now();
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = runs_.emplace(run_id, entry);
+  if (inserted) ++open_;
+}
+
+void RunTracker::Untrack(const std::string& run_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) return;
+  if (!it->second->done.HasBeenNotified()) --open_;
+  runs_.erase(it);
+}
+
+void RunTracker::Check(const std::string& run_id) {
+  std::shared_ptr<Entry> entry;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = runs_.find(run_id);
+    if (it == runs_.end() || it->second->done.HasBeenNotified()) return;
+    entry = it->second;
+  }
+  runtime::DescribeRunRequest request;
+  request.set_namespace_(ns_);
+  request.set_run_id(run_id);
+  absl::StatusOr<runtime::DescribeRunResponse> run =
+      engine_->DescribeRun(request);
+  if (!run.ok() || !IsTerminalStatus(run->status())) return;
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  // Another thread may have seen it first.
+  if (entry->done.HasBeenNotified()) return;
+  entry->status = run->status();
+  finished_.push_back({run_id, run->status(), now - entry->start});
+  --open_;
+  entry->done.Notify();
+}
+
+std::string RunTracker::WaitFor(const std::string& run_id,
+                                absl::Time deadline) {
+  std::shared_ptr<Entry> entry;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = runs_.find(run_id);
+    if (it == runs_.end()) return "";
+    entry = it->second;
+  }
+  if (!entry->done.WaitForNotificationWithDeadline(deadline)) return "";
+  absl::MutexLock lock(&mu_);
+  return entry->status;
+}
+
+int RunTracker::WaitAll(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto none_open = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return open_ == 0;
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&none_open), deadline);
+  return open_;
+}
+
+int RunTracker::open() const {
+  absl::MutexLock lock(&mu_);
+  return open_;
+}
+
+std::vector<RunTracker::Finished> RunTracker::finished() const {
+  absl::MutexLock lock(&mu_);
+  return finished_;
+}
+
+std::vector<std::string> RunTracker::open_runs() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> ids;
+  for (const auto& [id, entry] : runs_) {
+    if (!entry->done.HasBeenNotified()) ids.push_back(id);
+  }
+  return ids;
+}
+
+void RunTracker::Sweep() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_;
+      };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), sweep_interval_)) {
+        return;
+      }
+    }
+    for (const std::string& run_id : open_runs()) Check(run_id);
+  }
+}
+
+}  // namespace retrace::cli
