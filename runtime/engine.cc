@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
@@ -748,13 +749,11 @@ class EngineImpl : public Engine {
     absl::MutexLock lock(&task_mu_);
     Waiter me;
     me.worker_id = request.worker_id();
-    struct Unregister {
-      std::list<Waiter*>& waiters;
-      Waiter* me;
-      ~Unregister() { waiters.remove(me); }
-    };
     bool registered = false;
-    std::optional<Unregister> unregister;
+    // Runs before `lock` is released (declared after it).
+    auto unregister = absl::MakeCleanup([&] {
+      if (registered) waiters_.remove(&me);
+    });
     for (;;) {
       auto w = workers_.find(request.worker_id());
       if (w == workers_.end()) {
@@ -773,7 +772,6 @@ class EngineImpl : public Engine {
       if (!registered) {
         // Publishers wake exactly one waiter that can take a new task.
         waiters_.push_back(&me);
-        unregister.emplace(Unregister{waiters_, &me});
         registered = true;
       }
       me.notified = false;
@@ -1473,7 +1471,7 @@ class EngineImpl : public Engine {
                                    internal::RunKey(run.ns, run.run_id),
                                    rec.SerializeAsString()));
     if (!events.empty()) {
-      internal::OutboxRecord out;
+      history::OutboxEntry out;
       out.set_namespace_(run.ns);
       out.set_run_id(run.run_id);
       out.set_first_event_id(events.front().event_id());

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/status_macros.h"
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
@@ -257,6 +258,31 @@ TEST_F(ManualEngineTest, TwoWorkersPollingTheSameTaskOnlyOneGetsIt) {
     c.set_run_id(run);
     ASSERT_THAT(engine_->CancelRun(c), IsOk());
   }
+}
+
+// Regression: a poller waiting for work is woken by a new run's first task.
+// If the wake-up were lost the poll would wait out its 10-minute timeout and
+// the test would time out (it never decides on timing otherwise).
+TEST_F(ManualEngineTest, ANewRunWakesAWaitingPoller) {
+  Register(kThreeSteps);
+  std::string w = Worker("w");
+  absl::Notification polled;
+  std::thread poller([&] {
+    PollTaskRequest p;
+    p.set_worker_id(w);
+    p.set_timeout_ms(10 * 60 * 1000);
+    auto r = engine_->PollTask(p);
+    EXPECT_THAT(r, IsOk());
+    EXPECT_TRUE(r->has_task());
+    polled.Notify();
+  });
+  // Give the poller time to find nothing and start waiting (if it has not,
+  // it simply finds the task at once: the test passes either way unless the
+  // wake-up is lost).
+  absl::SleepFor(absl::Milliseconds(50));
+  Start("three");
+  polled.WaitForNotification();
+  poller.join();
 }
 
 TEST_F(ManualEngineTest, ALostWorkerTaskIsRetriedElsewhereAndCompletedOnce) {
