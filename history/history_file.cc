@@ -424,6 +424,10 @@ absl::StatusOr<History> ReadHistoryFile(const std::string& path,
   return history;
 }
 
+absl::StatusOr<std::string> EventToJson(const HistoryEvent& event) {
+  return EventToJsonLine(event);
+}
+
 absl::StatusOr<std::string> FormatHistoryFile(const History& history,
                                               HistoryFileFormat format) {
   std::ostringstream out;

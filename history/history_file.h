@@ -88,6 +88,10 @@ absl::StatusOr<History> ParseHistoryFile(
 absl::StatusOr<History> ReadHistoryFile(const std::string& path,
                                         const HistoryFileOptions& options = {});
 
+// One event as the readable JSON of a history file's line (payload
+// shorthand included), for logs and tools.
+absl::StatusOr<std::string> EventToJson(const HistoryEvent& event);
+
 // The whole file contents for `history` (convenience over HistoryFileWriter).
 absl::StatusOr<std::string> FormatHistoryFile(const History& history,
                                               HistoryFileFormat format);

@@ -175,6 +175,12 @@ class HistoryStore {
                                            absl::string_view cursor,
                                            int limit) = 0;
 
+  // Lists up to `limit` runs of every namespace in (namespace, run id) order,
+  // starting after `cursor` (empty: from the first; otherwise the
+  // next_cursor of the previous page). For rebuilding read models.
+  virtual absl::StatusOr<RunPage> ListAllRuns(absl::string_view cursor,
+                                              int limit) = 0;
+
   // Returns the value stored under `key` in `space`, or std::nullopt.
   virtual absl::StatusOr<std::optional<std::string>> Get(
       KeySpace space, absl::string_view key) = 0;

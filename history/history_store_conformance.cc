@@ -392,6 +392,29 @@ TEST_P(HistoryStoreConformanceTest, ListsRunsWithCursorPerNamespace) {
   EXPECT_THAT(store_->ListRuns("empty", "", 10)->runs, SizeIs(0));
 }
 
+TEST_P(HistoryStoreConformanceTest, ListsAllRunsAcrossNamespaces) {
+  for (const char* ns : {"b", "a", "c"}) {
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_THAT(store_->Append(
+                      Request(absl::StrCat("r", i), 1, SimpleHistory(1), ns)),
+                  IsOk());
+    }
+  }
+  std::vector<std::string> seen;
+  std::string cursor;
+  do {
+    auto page = store_->ListAllRuns(cursor, 4);
+    ASSERT_THAT(page, IsOk());
+    for (const auto& info : page->runs) {
+      seen.push_back(absl::StrCat(info.namespace_(), "/", info.run_id()));
+    }
+    cursor = page->next_cursor;
+  } while (!cursor.empty());
+  EXPECT_THAT(seen,
+              ::testing::ElementsAre("a/r0", "a/r1", "a/r2", "b/r0", "b/r1",
+                                     "b/r2", "c/r0", "c/r1", "c/r2"));
+}
+
 TEST_P(HistoryStoreConformanceTest, BinaryPayloadsPassThroughUntouched) {
   std::string bytes;
   for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));

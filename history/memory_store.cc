@@ -122,6 +122,22 @@ class InMemoryHistoryStore : public HistoryStore {
     return page;
   }
 
+  absl::StatusOr<RunPage> ListAllRuns(absl::string_view cursor,
+                                      int limit) override {
+    absl::MutexLock lock(&mu_);
+    RunPage page;
+    for (auto it = runs_.upper_bound(std::string(cursor)); it != runs_.end();
+         ++it) {
+      if (static_cast<int>(page.runs.size()) == limit) {
+        page.next_cursor =
+            RunKey(page.runs.back().namespace_(), page.runs.back().run_id());
+        break;
+      }
+      page.runs.push_back(it->second);
+    }
+    return page;
+  }
+
   absl::StatusOr<std::optional<std::string>> Get(
       KeySpace space, absl::string_view key) override {
     absl::MutexLock lock(&mu_);

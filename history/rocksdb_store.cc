@@ -246,6 +246,29 @@ class RocksDbHistoryStore : public HistoryStore {
     return page;
   }
 
+  absl::StatusOr<RunPage> ListAllRuns(absl::string_view cursor,
+                                      int limit) override {
+    auto it = RocksKeyIterator::Create(db_, runs_cf(), cursor, "");
+    RunPage page;
+    for (; it->Valid(); it->Next()) {
+      if (!cursor.empty() && it->key() == cursor) continue;
+      if (static_cast<int>(page.runs.size()) == limit) {
+        page.next_cursor =
+            RunKey(page.runs.back().namespace_(), page.runs.back().run_id());
+        break;
+      }
+      RunInfo info;
+      if (!info.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+        return Error(absl::StatusCode::kDataLoss, "STORE_CORRUPT",
+                     "a stored run info does not parse");
+      }
+      page.runs.push_back(std::move(info));
+    }
+    RETURN_IF_ERROR(it->status());
+    return page;
+  }
+
   absl::StatusOr<std::optional<std::string>> Get(
       KeySpace space, absl::string_view key) override {
     std::string value;

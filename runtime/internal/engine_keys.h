@@ -12,7 +12,7 @@
 //   kTimers       fire_ms \0 ns \0 run \0 kind \0 id
 //   kWaits        ns \0 event \0 correlation_key \0 run \0 wait_id
 //   kDedupe       ns \0 workflow \0 dedupe_key       DedupeRecord
-//   kOutbox       sequence                           OutboxRecord
+//   kOutbox       sequence                           history::OutboxEntry
 //   kAudit        "start" \0 sequence                StartAuditRecord
 //   kWorkers      worker_id                          WorkerRecord
 #ifndef RETRACE_RUNTIME_INTERNAL_ENGINE_KEYS_H_
