@@ -68,7 +68,8 @@ inline constexpr char kWorkerUsage[] =
 
 Runs the built-in actions (core.echo, core.fail, core.log, core.noop) for the
 runs in --db, and the engine's timers, until SIGINT or SIGTERM; then drains:
-tasks in flight finish, no new ones are taken.
+tasks in flight finish, no new ones are taken (a second signal ends the
+process at once).
 
 Options:
   --db DIR                 The store directory. Default: ./.retrace
@@ -76,7 +77,8 @@ Options:
   --task-queues Q1,Q2      Task queues to poll. Default: default
   --threads N              Tasks run at once. Default: 4
   --identity NAME          Worker identity. Default: HOST:PID
-  --idle-exit DURATION     Exit once no task has run for DURATION and no
+  --idle-exit DURATION     Exit once no task is in flight, a poll found the
+                           queue empty, nothing happened for DURATION and no
                            timer is due within it (e.g. 2s). Default: never
   --sync=false             Relaxed commits (no WAL sync per transition).
 )";
