@@ -43,6 +43,8 @@ using internal::TimerRecord;
 
 constexpr int kStripes = 1024;
 constexpr size_t kRememberedTokens = 100000;
+// Signal ids a run remembers, so a re-delivered event is not applied twice.
+constexpr int kRecentSignalIds = 256;
 
 absl::Status NotFound(absl::string_view code, absl::string_view message) {
   return Error(absl::StatusCode::kNotFound, code, message);
@@ -459,6 +461,15 @@ class EngineImpl : public Engine {
         request.namespace_(), request.run_id(),
         [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
           RETURN_IF_ERROR(RequireActive(run));
+          // The same event id reaches a run at most once.
+          if (!request.signal_id().empty() &&
+              std::find(run.record.recent_signal_ids().begin(),
+                        run.record.recent_signal_ids().end(),
+                        request.signal_id()) !=
+                  run.record.recent_signal_ids().end()) {
+            response.set_duplicate(true);
+            return std::vector<HistoryEvent>{};
+          }
           HistoryEvent e;
           auto* s = e.mutable_signal_received();
           s->set_signal_id(request.signal_id());
@@ -894,6 +905,29 @@ class EngineImpl : public Engine {
     return fired;
   }
 
+  std::vector<std::string> TriggeredBy(absl::string_view ns,
+                                       absl::string_view event_name) override {
+    std::vector<std::string> out;
+    absl::MutexLock lock(&defs_mu_);
+    const std::string prefix = internal::Join({ns, ""});
+    for (auto it = workflows_.lower_bound(prefix);
+         it != workflows_.end() && absl::StartsWith(it->first, prefix); ++it) {
+      if (it->second.paused) continue;
+      const VersionEntry* latest = nullptr;
+      for (const auto& [v, entry] : it->second.versions) {
+        if (latest == nullptr ||
+            entry.record.sequence() > latest->record.sequence()) {
+          latest = &entry;
+        }
+      }
+      if (latest != nullptr && latest->def->trigger &&
+          latest->def->trigger->event == event_name) {
+        out.push_back(latest->def->name);
+      }
+    }
+    return out;
+  }
+
   std::optional<absl::Time> NextTimerAt() override {
     std::optional<absl::Time> next;
     {
@@ -916,26 +950,6 @@ class EngineImpl : public Engine {
     bool paused = false;
     std::map<std::string, VersionEntry> versions;
   };
-
-  static bool Truthy(const expr::Value& v) {
-    switch (v.type()) {
-      case expr::Value::Type::kBoolean:
-        return v.boolean();
-      case expr::Value::Type::kNumber:
-        return v.number() != 0;
-      case expr::Value::Type::kString:
-        return !v.str().empty();
-      case expr::Value::Type::kArray:
-        for (const auto& item : v.items()) {
-          if (Truthy(item)) return true;
-        }
-        return false;
-      case expr::Value::Type::kObject:
-        return v.object().size() > 0;
-      default:
-        return false;
-    }
-  }
 
   absl::Status RequireActive(const LoadedRun& run) {
     if (history::IsFinal(run.info.status()) ||
@@ -1096,10 +1110,12 @@ class EngineImpl : public Engine {
     if (!applied.ok()) return applied;  // the cached state is dropped
     if (run->info.next_event_id() - 1 + static_cast<int64_t>(events.size()) >
         options_.history_max_events) {
-      return FailRunForEngine(
-          *run, "HISTORY_TOO_LONG",
-          absl::StrCat("the history would exceed ", options_.history_max_events,
-                       " events; use control.continueAsNew for long loops"));
+      const std::string why = absl::StrCat(
+          "run ", RunName(ns, run_id), ": the history would exceed ",
+          options_.history_max_events,
+          " events; use control.continueAsNew for long loops");
+      RETURN_IF_ERROR(FailRunForEngine(*run, "HISTORY_TOO_LONG", why));
+      return Precondition("HISTORY_TOO_LONG", why);
     }
     Effects effects;
     std::vector<Mutation> writes = Plan(*run, events, &effects);
@@ -1201,6 +1217,13 @@ class EngineImpl : public Engine {
         rec.set_output_json(e.run_completed().output().data());
       if (e.has_run_failed()) *rec.mutable_failure() = e.run_failed().failure();
       if (e.has_run_retried()) rec.clear_failure();
+      if (e.has_signal_received() && !e.signal_received().signal_id().empty()) {
+        rec.add_recent_signal_ids(e.signal_received().signal_id());
+        if (rec.recent_signal_ids_size() > kRecentSignalIds) {
+          rec.mutable_recent_signal_ids()->erase(
+              rec.mutable_recent_signal_ids()->begin());
+        }
+      }
       if (e.has_run_continued_as_new()) {
         rec.set_continued_as_run_id(e.run_continued_as_new().new_run_id());
         StartRunRequest next;
@@ -1542,7 +1565,8 @@ class EngineImpl : public Engine {
         if (auto limit = options_.max_concurrency_per_action.find(t.action());
             limit != options_.max_concurrency_per_action.end()) {
           auto used = action_in_flight_.find(t.action());
-          if (used != action_in_flight_.end() && used->second >= limit->second) {
+          if (used != action_in_flight_.end() &&
+              used->second >= limit->second) {
             continue;
           }
         }
@@ -1804,7 +1828,8 @@ class EngineImpl : public Engine {
   absl::flat_hash_map<std::string, uint64_t> finished_tokens_
       ABSL_GUARDED_BY(task_mu_);
   std::deque<std::string> finished_order_ ABSL_GUARDED_BY(task_mu_);
-  absl::flat_hash_map<std::string, int> action_in_flight_ ABSL_GUARDED_BY(task_mu_);
+  absl::flat_hash_map<std::string, int> action_in_flight_
+      ABSL_GUARDED_BY(task_mu_);
 
   absl::Mutex timer_mu_;
   std::set<std::pair<absl::Time, std::string>> timers_

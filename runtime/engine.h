@@ -27,11 +27,13 @@
 
 #include <cstdint>
 #include <map>
-#include <string>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "history/history_store.h"
 #include "runtime/clock.h"
@@ -137,6 +139,11 @@ class Engine {
       const DeregisterWorkerRequest& request) = 0;
   virtual absl::StatusOr<DrainWorkerResponse> DrainWorker(
       const DrainWorkerRequest& request) = 0;
+
+  // The active workflows of `ns` whose latest version has a trigger on
+  // `event_name` (for signal ingress: event-triggered starts).
+  virtual std::vector<std::string> TriggeredBy(
+      absl::string_view ns, absl::string_view event_name) = 0;
 
   // Fires every timer, wait deadline and lease expiry due at or before the
   // clock's now, each as its own transition. Returns how many fired. The

@@ -82,10 +82,11 @@ int main(int argc, char** argv) {
   d.set_namespace_("default");
   d.set_run_id("wait-0");
   auto described = engine->DescribeRun(d);
-  std::printf("%d runs waiting (%d failed) in %.1f s (%.0f starts/s); "
-              "wait-0 is %s\n",
-              runs - failed.load(), failed.load(), seconds, runs / seconds,
-              described.ok() ? described->status().c_str() : "?");
+  std::printf(
+      "%d runs waiting (%d failed) in %.1f s (%.0f starts/s); "
+      "wait-0 is %s\n",
+      runs - failed.load(), failed.load(), seconds, runs / seconds,
+      described.ok() ? described->status().c_str() : "?");
   std::printf("after: VmRSS %s, peak VmHWM %s\n", ProcStatus("VmRSS").c_str(),
               ProcStatus("VmHWM").c_str());
   engine.reset();

@@ -498,6 +498,30 @@ TEST_F(ManualEngineTest, WorkerAndActionConcurrencyLimitsAreHonoured) {
   EXPECT_FALSE(Poll(single).ok());
 }
 
+TEST_F(ManualEngineTest, AHistoryAtItsLengthLimitFailsTheRun) {
+  options_.history_max_events = 12;
+  Reopen();
+  Register(R"({"name": "long", "version": "1", "steps": [
+    {"id": "each", "type": "control.forEach", "items": "[1..100]",
+     "steps": [{"id": "a", "type": "action", "action": "core.echo"}]}]})");
+  std::string w = Worker("w");
+  const std::string run = Start("long");
+  absl::Status last;
+  for (int i = 0; i < 100 && last.ok(); ++i) {
+    auto task = Poll(w);
+    if (!task.ok()) break;
+    last = Complete(*task, "1");
+  }
+  EXPECT_THAT(last, HasErrorCode("HISTORY_TOO_LONG"));
+  DescribeRunRequest d;
+  d.set_namespace_("default");
+  d.set_run_id(run);
+  auto described = engine_->DescribeRun(d);
+  EXPECT_EQ(described->status(), "FAILED");
+  EXPECT_EQ(described->failure().code(), "HISTORY_TOO_LONG");
+  EXPECT_LE(described->history_length(), 12);
+}
+
 TEST_F(ManualEngineTest, DefinitionsAreImmutable) {
   Register(kThreeSteps);
   Register(kThreeSteps);  // same document: fine

@@ -28,4 +28,24 @@ absl::StatusOr<expr::Value> Expression::Evaluate(const expr::Value& scope,
   return compiled_->Evaluate(scope, expr::Value(), &clock);
 }
 
+bool Truthy(const expr::Value& v) {
+  switch (v.type()) {
+    case expr::Value::Type::kBoolean:
+      return v.boolean();
+    case expr::Value::Type::kNumber:
+      return v.number() != 0;
+    case expr::Value::Type::kString:
+      return !v.str().empty();
+    case expr::Value::Type::kArray:
+      for (const expr::Value& item : v.items()) {
+        if (Truthy(item)) return true;
+      }
+      return false;
+    case expr::Value::Type::kObject:
+      return v.object().size() > 0;
+    default:
+      return false;
+  }
+}
+
 }  // namespace retrace::runtime

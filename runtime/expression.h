@@ -43,6 +43,10 @@ class Expression {
   std::optional<expr::CompiledExpression> compiled_;
 };
 
+// JSONata's $boolean: false for undefined, null, false, 0, "", empty arrays
+// and objects, functions; an array is true when any member is.
+bool Truthy(const expr::Value& v);
+
 }  // namespace retrace::runtime
 
 #endif  // RETRACE_RUNTIME_EXPRESSION_H_

@@ -125,30 +125,6 @@ Value FromPayload(const Payload& p) {
   return Value::String(absl::Base64Escape(p.data()));
 }
 
-// JSONata's $boolean.
-bool Truthy(const Value& v) {
-  switch (v.type()) {
-    case Value::Type::kUndefined:
-    case Value::Type::kNull:
-    case Value::Type::kFunction:
-      return false;
-    case Value::Type::kBoolean:
-      return v.boolean();
-    case Value::Type::kNumber:
-      return v.number() != 0;
-    case Value::Type::kString:
-      return !v.str().empty();
-    case Value::Type::kArray:
-      for (const Value& item : v.items()) {
-        if (Truthy(item)) return true;
-      }
-      return false;
-    case Value::Type::kObject:
-      return v.object().size() > 0;
-  }
-  return false;
-}
-
 Value FailureValue(const Failure& f) {
   Value v = Value::Object();
   auto* o = v.MutableObject();
@@ -436,7 +412,14 @@ class Interpreter::Impl {
       case HistoryEvent::kWaitTimedOut: {
         const std::string& id = e.wait_timed_out().wait_id();
         Activation* a = Take(waits_, id);
-        if (a == nullptr) a = Take(tasks_, id);
+        if (a != nullptr) {
+          for (auto it = waits_by_start_.begin();
+               it != waits_by_start_.end();) {
+            it = it->second == a ? waits_by_start_.erase(it) : std::next(it);
+          }
+        } else {
+          a = Take(tasks_, id);
+        }
         if (a != nullptr && a->phase == Phase::kWaiting) {
           a->phase = Phase::kTimedOut;
         }

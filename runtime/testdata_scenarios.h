@@ -7,8 +7,8 @@
 #define RETRACE_RUNTIME_TESTDATA_SCENARIOS_H_
 
 #include <functional>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 

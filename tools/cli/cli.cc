@@ -1,9 +1,12 @@
 #include "tools/cli/cli.h"
 
+#include <iostream>
+
 #include "tools/cli/demo_command.h"
 #include "tools/cli/engine_commands.h"
 #include "tools/cli/history_commands.h"
 #include "tools/cli/runtime_commands.h"
+#include "tools/cli/signal_commands.h"
 
 namespace retrace::cli {
 namespace {
@@ -18,7 +21,7 @@ Commands:
   run start|describe|signal|cancel|terminate|retry|history
                                  Start and inspect runs (--db DIR, default
                                  ./.retrace).
-  def put|list|remove|pause|resume|validate
+  def put|list|remove|pause|resume
                                  Register and manage workflow definitions.
   worker                         Run the built-in actions and timers until
                                  SIGINT/SIGTERM.
@@ -31,6 +34,8 @@ Commands:
                                  Replay history files against a definition
                                  and report non-determinism.
   def validate DEF.json...       Validate workflow definitions.
+  signal ingest|send             Route external events to waiting runs and
+                                 triggers (NDJSON in, one result line out).
   help                           Show this help.
 
 Run `retrace <command> --help` for a command's options. Documentation:
@@ -58,6 +63,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
   if (command == "worker") return RunWorkerCommand(rest, out, err);
   if (command == "demo") return RunDemoCommand(rest, out, err);
   if (command == "bench") return RunBenchCommand(rest, out, err);
+  if (command == "signal") return RunSignalCommand(rest, std::cin, out, err);
   err << "retrace: unknown command '" << command << "'\n" << kUsage;
   return kExitUsage;
 }

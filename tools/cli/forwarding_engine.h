@@ -8,7 +8,10 @@
 #define RETRACE_TOOLS_CLI_FORWARDING_ENGINE_H_
 
 #include <optional>
+#include <string>
+#include <vector>
 
+#include "absl/strings/string_view.h"
 #include "runtime/engine.h"
 
 namespace retrace::cli {
@@ -93,6 +96,10 @@ class ForwardingEngine : public runtime::Engine {
   absl::StatusOr<runtime::DrainWorkerResponse> DrainWorker(
       const runtime::DrainWorkerRequest& r) override {
     return inner_->DrainWorker(r);
+  }
+  std::vector<std::string> TriggeredBy(absl::string_view ns,
+                                       absl::string_view event_name) override {
+    return inner_->TriggeredBy(ns, event_name);
   }
   absl::StatusOr<int> FireDueTimers() override {
     return inner_->FireDueTimers();

@@ -1,0 +1,244 @@
+#include "signals/ingress.h"
+
+#include <map>
+#include <thread>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/status.h"
+#include "common/status_macros.h"
+#include "expr/value.h"
+#include "history/events.h"
+#include "history/validation.h"
+#include "runtime/interpreter.h"
+
+namespace retrace::signals {
+namespace {
+
+std::string Join3(absl::string_view a, absl::string_view b,
+                  absl::string_view c) {
+  std::string out;
+  out.append(a.data(), a.size());
+  out.push_back('\0');
+  out.append(b.data(), b.size());
+  out.push_back('\0');
+  out.append(c.data(), c.size());
+  return out;
+}
+
+expr::Value EventValue(const Event& e, const expr::Value& payload) {
+  expr::Value v = expr::Value::Object();
+  auto* o = v.MutableObject();
+  o->Set("id", expr::Value::String(e.id));
+  o->Set("name", expr::Value::String(e.name));
+  o->Set("namespace", expr::Value::String(e.ns));
+  o->Set("payload", payload);
+  if (e.occurred_at) {
+    o->Set("occurred_at",
+           expr::Value::String(absl::FormatTime(
+               absl::RFC3339_full, *e.occurred_at, absl::UTCTimeZone())));
+  }
+  return v;
+}
+
+absl::Status Validate(const Event& e, const IngressOptions& options) {
+  if (e.id.empty()) {
+    return Error(absl::StatusCode::kInvalidArgument, "EVENT_FIELD_MISSING",
+                 "the event has no id");
+  }
+  RETURN_IF_ERROR(history::ValidateIdentifier("event id", e.id));
+  if (e.name.empty()) {
+    return Error(absl::StatusCode::kInvalidArgument, "EVENT_FIELD_MISSING",
+                 absl::StrCat("event ", e.id, " has no name"));
+  }
+  RETURN_IF_ERROR(history::ValidateIdentifier("event name", e.name));
+  RETURN_IF_ERROR(history::ValidateIdentifier("namespace", e.ns));
+  if (static_cast<int64_t>(e.payload_json.size()) > options.max_payload_bytes) {
+    return Error(
+        absl::StatusCode::kInvalidArgument, "PAYLOAD_TOO_LARGE",
+        absl::StrCat("event ", e.id, ": payload is ", e.payload_json.size(),
+                     " bytes, limit ", options.max_payload_bytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string AuditKey(absl::string_view ns, absl::string_view event_id) {
+  return Join3("signal", ns, event_id);
+}
+
+SignalIngress::SignalIngress(runtime::Engine* engine,
+                             history::HistoryStore* store,
+                             CorrelationConfig config, IngressOptions options)
+    : engine_(engine),
+      store_(store),
+      config_(std::move(config)),
+      options_(options) {}
+
+absl::StatusOr<std::vector<absl::StatusOr<IngestResult>>> SignalIngress::Ingest(
+    const std::vector<Event>& events) {
+  std::vector<absl::StatusOr<IngestResult>> results(events.size());
+  std::vector<std::vector<size_t>> partitions(
+      std::max(1, options_.parallelism));
+  std::map<std::pair<std::string, std::string>, size_t> first_of_id;
+  std::vector<size_t> repeats;  // in-batch repeats of an earlier id
+  for (size_t i = 0; i < events.size(); ++i) {
+    const Event& e = events[i];
+    if (absl::Status s = Validate(e, options_); !s.ok()) {
+      results[i] = s;
+      continue;
+    }
+    if (!first_of_id.emplace(std::make_pair(e.ns, e.id), i).second) {
+      repeats.push_back(i);
+      continue;
+    }
+    ASSIGN_OR_RETURN(
+        std::optional<std::string> seen,
+        store_->Get(history::KeySpace::kAudit, AuditKey(e.ns, e.id)));
+    if (seen.has_value()) {
+      IngestResult r;
+      r.event_id = e.id;
+      r.duplicate = true;
+      r.audit.ParseFromString(*seen);
+      results[i] = std::move(r);
+      continue;
+    }
+    // Same key (or, unresolved, same id): same partition, so order holds.
+    absl::StatusOr<expr::Value> payload = expr::ParseJson(e.payload_json);
+    std::string key = e.correlation_key;
+    if (payload.ok()) {
+      key =
+          config_.Resolve(e.correlation_key, EventValue(e, *payload), e.name, 0)
+              .key;
+    }
+    const size_t p = absl::Hash<std::pair<std::string, std::string>>()(
+                         {e.ns, key.empty() ? e.id : key}) %
+                     partitions.size();
+    partitions[p].push_back(i);
+  }
+  std::vector<std::thread> threads;
+  for (const auto& partition : partitions) {
+    if (partition.empty()) continue;
+    threads.emplace_back([this, &partition, &events, &results] {
+      for (size_t i : partition) results[i] = Route(events[i]);
+    });
+  }
+  for (auto& t : threads) t.join();
+  // One audit row per ingested event, in one synced write.
+  std::vector<history::Mutation> audits;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!results[i].ok() || results[i]->duplicate) continue;
+    audits.push_back(history::Mutation::Put(
+        history::KeySpace::kAudit, AuditKey(events[i].ns, events[i].id),
+        results[i]->audit.SerializeAsString()));
+  }
+  if (!audits.empty()) RETURN_IF_ERROR(store_->Write(audits));
+  for (size_t i : repeats) {
+    const Event& e = events[i];
+    size_t first = first_of_id[{e.ns, e.id}];
+    IngestResult r;
+    r.event_id = e.id;
+    r.duplicate = true;
+    if (results[first].ok()) r.audit = results[first]->audit;
+    results[i] = std::move(r);
+  }
+  return results;
+}
+
+absl::StatusOr<IngestResult> SignalIngress::Route(const Event& e) {
+  IngestResult result;
+  result.event_id = e.id;
+  SignalAuditRecord& audit = result.audit;
+  audit.set_event_id(e.id);
+  audit.set_event_name(e.name);
+  audit.set_namespace_(e.ns);
+  const absl::Time now = absl::Now();
+  *audit.mutable_ingested_at() = history::FromTime(now);
+  if (e.occurred_at)
+    *audit.mutable_occurred_at() = history::FromTime(*e.occurred_at);
+  absl::StatusOr<expr::Value> payload = expr::ParseJson(e.payload_json);
+  if (!payload.ok()) {
+    return Error(absl::StatusCode::kInvalidArgument, "EVENT_INVALID_JSON",
+                 absl::StrCat("event ", e.id, ": payload is not JSON: ",
+                              payload.status().message()));
+  }
+  Resolution key = config_.Resolve(e.correlation_key, EventValue(e, *payload),
+                                   e.name, absl::ToUnixMillis(now));
+  audit.set_correlation_key(key.key);
+  audit.set_key_source(key.source);
+
+  if (key.resolved()) {
+    // Candidate runs from the wait index; each run's interpreter decides.
+    std::string prefix = Join3(e.ns, e.name, key.key);
+    prefix.push_back('\0');
+    std::string end = prefix;
+    end.back() = '\x01';
+    std::vector<std::string> runs;
+    auto it = store_->Scan(history::KeySpace::kWaits, prefix, end);
+    for (; it->Valid(); it->Next()) {
+      absl::string_view rest = it->key().substr(prefix.size());
+      std::string run(rest.substr(0, rest.find('\0')));
+      if (runs.empty() || runs.back() != run) runs.push_back(std::move(run));
+    }
+    RETURN_IF_ERROR(it->status());
+    for (const std::string& run : runs) {
+      runtime::SignalRunRequest signal;
+      signal.set_namespace_(e.ns);
+      signal.set_run_id(run);
+      signal.set_event_name(e.name);
+      signal.set_payload_json(e.payload_json);
+      signal.set_signal_id(e.id);
+      signal.set_correlation_key(key.key);
+      signal.set_key_source(key.source);
+      signal.set_identity("signal-ingress");
+      absl::StatusOr<runtime::SignalRunResponse> r = engine_->SignalRun(signal);
+      if (!r.ok()) {
+        // The run ended between the index read and the signal: not a match.
+        if (ErrorCode(r.status()) == "RUN_ALREADY_TERMINAL") continue;
+        audit.set_error_code(ErrorCode(r.status()));
+        audit.set_error_message(std::string(r.status().message()));
+        continue;
+      }
+      audit.add_matched_run_ids(run);
+      if (r->delivered()) audit.add_resumed_run_ids(run);
+    }
+  } else {
+    audit.set_error_code("CORRELATION_UNRESOLVED");
+    audit.set_error_message(absl::StrCat(
+        "event ", e.id, " (", e.name,
+        ") carries no correlation key: no explicit key, no "
+        "payload.workflowCorrelationKey or payload.correlationKey, "
+        "no configured path matched; it routes to no wait"));
+  }
+
+  // Triggers start runs whether or not the key resolved.
+  for (const std::string& workflow : engine_->TriggeredBy(e.ns, e.name)) {
+    runtime::StartRunRequest start;
+    start.set_namespace_(e.ns);
+    start.set_workflow(workflow);
+    start.set_run_id(absl::StrCat(
+        workflow, "-",
+        absl::Hex(runtime::StableHash(absl::StrCat(e.ns, "\n", e.id)),
+                  absl::kZeroPad16)));
+    start.set_input_json(e.payload_json);
+    start.set_trigger_event_id(e.id);
+    start.set_correlation_key(key.key);
+    start.set_identity(absl::StrCat("trigger:", e.name));
+    absl::StatusOr<runtime::StartRunResponse> r = engine_->StartRun(start);
+    if (!r.ok()) {
+      audit.add_skipped_triggers(
+          absl::StrCat(workflow, ": ", r.status().message()));
+    } else if (r->duplicate() && r->run_id() != start.run_id()) {
+      audit.add_skipped_triggers(
+          absl::StrCat(workflow, ": duplicate trigger ignored (run ",
+                       r->run_id(), " has the same dedupe key)"));
+    } else {
+      audit.add_started_run_ids(r->run_id());
+    }
+  }
+  return result;
+}
+
+}  // namespace retrace::signals
