@@ -34,7 +34,16 @@ class StoreDir {
                                        absl::string_view prefix) {
     StoreDir dir;
     if (args.Has("db")) {
+      // Run ids, counts and latencies assume nothing else is in the store.
       dir.path_ = args.Get("db");
+      std::error_code ec;
+      if (std::filesystem::exists(dir.path_, ec) &&
+          !std::filesystem::is_empty(dir.path_, ec)) {
+        return Error(absl::StatusCode::kFailedPrecondition, "STORE_NOT_EMPTY",
+                     absl::StrCat(dir.path_,
+                                  " is not empty; give a new directory (or "
+                                  "none: a temporary one)"));
+      }
       return dir;
     }
     ASSIGN_OR_RETURN(dir.path_, MakeTempDir(prefix));

@@ -167,14 +167,17 @@ absl::Status Signal(const Args& args, std::ostream& out) {
   request.set_event_name(args.positional()[1]);
   request.set_payload_json(args.Get("payload"));
   request.set_correlation_key(args.Get("correlation-key"));
+  request.set_signal_id(args.Get("signal-id"));
   request.set_identity(Identity(args));
   ASSIGN_OR_RETURN(EngineSession session, Open(args, false));
   ASSIGN_OR_RETURN(runtime::SignalRunResponse response,
                    session.engine->SignalRun(request));
   out << "sent " << request.event_name() << " to run " << request.namespace_()
       << "/" << request.run_id()
-      << (response.delivered() ? " (a wait took it; the run moved on)"
-                               : " (kept: no open wait took it yet)")
+      << (response.duplicate()   ? " (already received under this signal id: "
+                                   "nothing done)"
+          : response.delivered() ? " (a wait took it; the run moved on)"
+                                 : " (kept: no open wait took it yet)")
       << "\n";
   return absl::OkStatus();
 }

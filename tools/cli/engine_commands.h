@@ -29,6 +29,8 @@ Commands:
   signal RUN EVENT         Send event EVENT to run RUN.
       --payload JSON         The event's payload. Default: null
       --correlation-key K    The key the event carries.
+      --signal-id ID         Idempotency: a second signal with the same id
+                             is acknowledged and ignored.
   cancel RUN               Cancel a run (pending tasks and timers removed).
   terminate RUN            Terminate a run at once.
   retry RUN                Retry a failed run from its failed step.
