@@ -148,14 +148,12 @@ absl::Status Demo(const Args& args, std::ostream& out) {
     absl::MutexLock lock(&errors_mu);
     if (first_error.empty()) first_error = std::string(s.message());
   };
-  std::vector<std::string> run_workflow(runs);
   const absl::Time begin = absl::Now();
   ParallelFor(runs, 8, [&](int64_t i) {
     const DemoWorkflow& wf = workflows[i % workflows.size()];
     const std::string order = absl::StrFormat("o-%06d", i);
     const int total = 10 + static_cast<int>(i % 90);
     const std::string run_id = absl::StrCat(wf.name, "-", order);
-    run_workflow[i] = wf.name;
     runtime::StartRunRequest start;
     start.set_namespace_("default");
     start.set_workflow(wf.name);

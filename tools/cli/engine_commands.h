@@ -5,6 +5,11 @@
 // closes them again; RocksDB lets one process open a directory at a time, so
 // while `retrace worker` runs on a directory, other commands on it fail with
 // STORE_IO (docs/cli.md).
+//
+//   int code = RunRunCommand({"describe", "order-17", "--json"}, out, err);
+//
+// Thread safety: each call opens its own store; calls on different
+// directories may run concurrently.
 #ifndef RETRACE_TOOLS_CLI_ENGINE_COMMANDS_H_
 #define RETRACE_TOOLS_CLI_ENGINE_COMMANDS_H_
 
