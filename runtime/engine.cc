@@ -6,6 +6,7 @@
 #include <deque>
 #include <list>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 #include <utility>
@@ -123,6 +124,7 @@ class EngineImpl : public Engine {
     if (timer_thread_.joinable()) timer_thread_.join();
     absl::MutexLock lock(&task_mu_);
     task_stopping_ = true;
+    for (Waiter* w : waiters_) w->cv.Signal();
   }
 
   absl::Status Init() {
@@ -742,6 +744,15 @@ class EngineImpl : public Engine {
         absl::Now() +
         absl::Milliseconds(std::max<int64_t>(0, request.timeout_ms()));
     absl::MutexLock lock(&task_mu_);
+    Waiter me;
+    me.worker_id = request.worker_id();
+    struct Unregister {
+      std::list<Waiter*>& waiters;
+      Waiter* me;
+      ~Unregister() { waiters.remove(me); }
+    };
+    bool registered = false;
+    std::optional<Unregister> unregister;
     for (;;) {
       auto w = workers_.find(request.worker_id());
       if (w == workers_.end()) {
@@ -757,7 +768,14 @@ class EngineImpl : public Engine {
         response.clear_task();
       }
       if (absl::Now() >= give_up) return response;
-      task_cv_.WaitWithDeadline(&task_mu_, give_up);
+      if (!registered) {
+        // Publishers wake exactly one waiter that can take a new task.
+        waiters_.push_back(&me);
+        unregister.emplace(Unregister{waiters_, &me});
+        registered = true;
+      }
+      me.notified = false;
+      me.cv.WaitWithDeadline(&task_mu_, give_up);
     }
   }
 
@@ -804,6 +822,7 @@ class EngineImpl : public Engine {
     std::vector<std::pair<std::string, Lease>> lost;
     {
       absl::MutexLock lock(&task_mu_);
+      WakeWorkerLocked(request.worker_id(), /*all=*/true);
       if (!workers_.erase(request.worker_id())) {
         return NotFound("WORKER_NOT_FOUND",
                         absl::StrCat("no worker ", request.worker_id()));
@@ -832,7 +851,7 @@ class EngineImpl : public Engine {
                       absl::StrCat("no worker ", request.worker_id()));
     }
     w->second.draining = true;
-    task_cv_.SignalAll();
+    WakeWorkerLocked(request.worker_id(), /*all=*/true);
     DrainWorkerResponse response;
     response.set_in_flight(w->second.in_flight);
     return response;
@@ -1453,8 +1472,10 @@ class EngineImpl : public Engine {
         }
       }
     }
-    for (const auto& [key, task] : effects.new_tasks) ready_[key] = task;
-    if (!effects.new_tasks.empty()) task_cv_.SignalAll();
+    for (const auto& [key, task] : effects.new_tasks) {
+      ready_[key] = task;
+      WakeForTaskLocked(task);
+    }
   }
 
   void ForgetTimer(const std::string& key) {
@@ -1555,13 +1576,7 @@ class EngineImpl : public Engine {
            it != ready_.end() && absl::StartsWith(it->first, prefix); ++it) {
         const TaskRecord& t = it->second;
         if (history::ToTime(t.ready_at()) > now) break;
-        if (t.namespace_() != worker.record.namespace_()) continue;
-        if (worker.record.action_types_size() > 0 &&
-            std::find(worker.record.action_types().begin(),
-                      worker.record.action_types().end(),
-                      t.action()) == worker.record.action_types().end()) {
-          continue;
-        }
+        if (!Eligible(worker, t)) continue;
         if (auto limit = options_.max_concurrency_per_action.find(t.action());
             limit != options_.max_concurrency_per_action.end()) {
           auto used = action_in_flight_.find(t.action());
@@ -1570,12 +1585,7 @@ class EngineImpl : public Engine {
             continue;
           }
         }
-        if (worker.record.versions_size() > 0 &&
-            std::find(worker.record.versions().begin(),
-                      worker.record.versions().end(),
-                      t.version()) == worker.record.versions().end()) {
-          continue;
-        }
+
         uint64_t epoch;
         {
           absl::MutexLock lock(&random_mu_);
@@ -1610,6 +1620,55 @@ class EngineImpl : public Engine {
       }
     }
     return false;
+  }
+
+  // Whether `worker` may run `task` (namespace, queue, action, version).
+  static bool Eligible(const WorkerState& worker, const TaskRecord& t) {
+    const auto& r = worker.record;
+    if (t.namespace_() != r.namespace_()) return false;
+    if (std::find(r.task_queues().begin(), r.task_queues().end(),
+                  t.task_queue()) == r.task_queues().end()) {
+      return false;
+    }
+    if (r.action_types_size() > 0 &&
+        std::find(r.action_types().begin(), r.action_types().end(),
+                  t.action()) == r.action_types().end()) {
+      return false;
+    }
+    if (r.versions_size() > 0 &&
+        std::find(r.versions().begin(), r.versions().end(), t.version()) ==
+            r.versions().end()) {
+      return false;
+    }
+    return true;
+  }
+
+  // Wakes one waiting poller that can take `task`.
+  void WakeForTaskLocked(const TaskRecord& task)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(task_mu_) {
+    for (Waiter* w : waiters_) {
+      if (w->notified) continue;
+      auto worker = workers_.find(w->worker_id);
+      if (worker == workers_.end() || worker->second.draining ||
+          worker->second.in_flight >= worker->second.record.max_concurrency() ||
+          !Eligible(worker->second, task)) {
+        continue;
+      }
+      w->notified = true;
+      w->cv.Signal();
+      return;
+    }
+  }
+
+  // Wakes one (or all) of the pollers of a worker.
+  void WakeWorkerLocked(const std::string& worker_id, bool all)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(task_mu_) {
+    for (Waiter* w : waiters_) {
+      if (w->worker_id != worker_id || (w->notified && !all)) continue;
+      w->notified = true;
+      w->cv.Signal();
+      if (!all) return;
+    }
   }
 
   // Takes the lease of `token` for finishing it. A token already finished
@@ -1657,7 +1716,12 @@ class EngineImpl : public Engine {
         a != action_in_flight_.end() && --a->second == 0) {
       action_in_flight_.erase(a);
     }
-    task_cv_.SignalAll();
+    if (!options_.max_concurrency_per_action.empty()) {
+      // A slot of a limited action came free: anyone may now claim.
+      for (Waiter* w : waiters_) w->cv.Signal();
+    } else {
+      WakeWorkerLocked(lease.worker_id, /*all=*/false);
+    }
     return lease;
   }
 
@@ -1727,7 +1791,7 @@ class EngineImpl : public Engine {
       // Not recorded (e.g. a storage error): the task is claimable again.
       absl::MutexLock lock(&task_mu_);
       ready_[lease.task_key] = t;
-      task_cv_.SignalAll();
+      WakeForTaskLocked(t);
     }
     return s;
   }
@@ -1817,8 +1881,15 @@ class EngineImpl : public Engine {
                                              std::list<std::string>::iterator>>
       cache_ ABSL_GUARDED_BY(cache_mu_);
 
+  // A poller waiting for a task, woken by whoever publishes one it can take.
+  struct Waiter {
+    std::string worker_id;
+    absl::CondVar cv;
+    bool notified = false;
+  };
+
   absl::Mutex task_mu_;
-  absl::CondVar task_cv_;
+  std::list<Waiter*> waiters_ ABSL_GUARDED_BY(task_mu_);
   bool task_stopping_ ABSL_GUARDED_BY(task_mu_) = false;
   std::map<std::string, TaskRecord> ready_ ABSL_GUARDED_BY(task_mu_);
   absl::flat_hash_map<std::string, Lease> leases_ ABSL_GUARDED_BY(task_mu_);
