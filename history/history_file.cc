@@ -386,6 +386,11 @@ absl::Status HistoryFileWriter::Finish() {
 
 absl::StatusOr<History> ParseHistoryFile(absl::string_view contents,
                                          const HistoryFileOptions& options) {
+  if (static_cast<int64_t>(contents.size()) > options.max_file_bytes) {
+    return Error(absl::StatusCode::kInvalidArgument, "HISTORY_FILE_TOO_LARGE",
+                 absl::StrCat("the history file is ", contents.size(),
+                              " bytes, limit ", options.max_file_bytes));
+  }
   if (absl::StartsWith(contents, kBinaryMagic)) {
     return ParseBinary(contents, options);
   }
@@ -400,11 +405,18 @@ absl::StatusOr<History> ParseHistoryFile(absl::string_view contents,
 
 absl::StatusOr<History> ReadHistoryFile(const std::string& path,
                                         const HistoryFileOptions& options) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) {
     return Error(absl::StatusCode::kNotFound, "FILE_IO",
                  absl::StrCat("cannot open ", path));
   }
+  const int64_t size = static_cast<int64_t>(in.tellg());
+  if (size > options.max_file_bytes) {
+    return Error(absl::StatusCode::kInvalidArgument, "HISTORY_FILE_TOO_LARGE",
+                 absl::StrCat(path, ": the history file is ", size,
+                              " bytes, limit ", options.max_file_bytes));
+  }
+  in.seekg(0);
   std::stringstream buffer;
   buffer << in.rdbuf();
   absl::StatusOr<History> history = ParseHistoryFile(buffer.str(), options);

@@ -49,6 +49,10 @@ struct HistoryFileOptions {
   // Largest single binary record (a guard against corrupt lengths).
   // Default: 64 MiB
   int64_t max_record_bytes = 64 << 20;
+  // Largest history file ReadHistoryFile / ParseHistoryFile accept; a larger
+  // one fails with HISTORY_FILE_TOO_LARGE before it is read.
+  // Default: 1 GiB
+  int64_t max_file_bytes = int64_t{1} << 30;
 };
 
 // Writes one history file to a stream, one event at a time.

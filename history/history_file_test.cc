@@ -248,6 +248,21 @@ TEST(HistoryFileTest, RejectsMalformedBinaryNamingTheRecord) {
                              HasSubstr("record 2"))));
 }
 
+TEST(HistoryFileTest, FileSizeLimitAtAndOver) {
+  History h;
+  h.set_namespace_("default");
+  h.set_run_id("r");
+  *h.add_events() = RunStarted();
+  auto text = FormatHistoryFile(h, HistoryFileFormat::kJson);
+  ASSERT_THAT(text, IsOk());
+  HistoryFileOptions options;
+  options.max_file_bytes = static_cast<int64_t>(text->size());
+  EXPECT_THAT(ParseHistoryFile(*text, options), IsOk());
+  options.max_file_bytes -= 1;
+  EXPECT_THAT(ParseHistoryFile(*text, options),
+              HasErrorCode("HISTORY_FILE_TOO_LARGE"));
+}
+
 TEST(HistoryFileTest, ReadHistoryFileNamesMissingFile) {
   EXPECT_THAT(ReadHistoryFile("/nonexistent/history.json"),
               AllOf(HasErrorCode("FILE_IO"),

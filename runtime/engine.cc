@@ -46,6 +46,8 @@ constexpr int kStripes = 1024;
 constexpr size_t kRememberedTokens = 100000;
 // Signal ids a run remembers, so a re-delivered event is not applied twice.
 constexpr int kRecentSignalIds = 256;
+// Threads that fire due timers at once.
+constexpr size_t kTimerFiringThreads = 16;
 
 absl::Status NotFound(absl::string_view code, absl::string_view message) {
   return Error(absl::StatusCode::kNotFound, code, message);
@@ -869,59 +871,91 @@ class EngineImpl : public Engine {
         due.push_back(it->second);
       }
     }
-    int fired = 0;
-    for (const std::string& key : due) {
-      ASSIGN_OR_RETURN(auto timer,
-                       GetRow<TimerRecord>(store_, KeySpace::kTimers, key));
-      if (!timer.has_value()) {
-        ForgetTimer(key);
-        continue;
+    // Timers of different runs fire concurrently so their commits share
+    // fsyncs (a thousand sleeps ending at once should not take a thousand
+    // sequential syncs); each run's transitions are serialized by its lock.
+    std::atomic<int> fired{0};
+    absl::Mutex error_mu;
+    absl::Status first_error;
+    auto fire_range = [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) {
+        absl::StatusOr<bool> one = FireTimer(due[i]);
+        if (!one.ok()) {
+          absl::MutexLock lock(&error_mu);
+          if (first_error.ok()) first_error = one.status();
+          return;
+        }
+        if (*one) ++fired;
       }
-      bool did_fire = false;
-      absl::Status s = Transition(
-          timer->namespace_(), timer->run_id(),
-          [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
-            std::vector<HistoryEvent> inputs;
-            if (run.interpreter == nullptr || run.interpreter->finished()) {
-              return inputs;
-            }
-            OpenWork open = run.interpreter->open_work();
-            auto has = [](const std::vector<std::string>& v,
-                          const std::string& x) {
-              return std::find(v.begin(), v.end(), x) != v.end();
-            };
-            HistoryEvent e;
-            if (timer->kind() == "timer" && has(open.timer_ids, timer->id())) {
-              e.mutable_timer_fired()->set_timer_id(timer->id());
-              e.mutable_timer_fired()->set_started_event_id(
-                  timer->started_event_id());
-            } else if ((timer->kind() == "wait" &&
-                        has(open.wait_ids, timer->id())) ||
-                       (timer->kind() == "task" &&
-                        has(open.task_ids, timer->id()))) {
-              e.mutable_wait_timed_out()->set_wait_id(timer->id());
-            } else {
-              return inputs;
-            }
-            inputs.push_back(std::move(e));
-            did_fire = true;
-            return inputs;
-          });
-      if (!s.ok() && ErrorCode(s) != "RUN_NOT_FOUND" &&
-          ErrorCode(s) != "WORKFLOW_VERSION_NOT_FOUND") {
-        return s;
+    };
+    const size_t threads =
+        std::min<size_t>(kTimerFiringThreads, (due.size() + 31) / 32);
+    if (threads <= 1) {
+      fire_range(0, due.size());
+    } else {
+      std::vector<std::thread> pool;
+      const size_t per = (due.size() + threads - 1) / threads;
+      for (size_t t = 0; t < threads; ++t) {
+        const size_t begin = t * per;
+        const size_t end = std::min(due.size(), begin + per);
+        if (begin < end) pool.emplace_back(fire_range, begin, end);
       }
-      if (did_fire) {
-        ++fired;
-      } else {
-        // Stale: the run ended or moved on. Drop the row.
-        RETURN_IF_ERROR(
-            store_->Write({Mutation::Delete(KeySpace::kTimers, key)}));
-        ForgetTimer(key);
-      }
+      for (auto& th : pool) th.join();
     }
-    fired += ExpireLeases(now);
-    return fired;
+    RETURN_IF_ERROR(first_error);
+    int total = fired.load();
+    total += ExpireLeases(now);
+    return total;
+  }
+
+  // Fires the timer row `key` as a history event; returns false when it was
+  // stale (its run ended or moved on) and the row was dropped.
+  absl::StatusOr<bool> FireTimer(const std::string& key) {
+    ASSIGN_OR_RETURN(auto timer,
+                     GetRow<TimerRecord>(store_, KeySpace::kTimers, key));
+    if (!timer.has_value()) {
+      ForgetTimer(key);
+      return false;
+    }
+    bool did_fire = false;
+    absl::Status s = Transition(
+        timer->namespace_(), timer->run_id(),
+        [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
+          std::vector<HistoryEvent> inputs;
+          if (run.interpreter == nullptr || run.interpreter->finished()) {
+            return inputs;
+          }
+          OpenWork open = run.interpreter->open_work();
+          auto has = [](const std::vector<std::string>& v,
+                        const std::string& x) {
+            return std::find(v.begin(), v.end(), x) != v.end();
+          };
+          HistoryEvent e;
+          if (timer->kind() == "timer" && has(open.timer_ids, timer->id())) {
+            e.mutable_timer_fired()->set_timer_id(timer->id());
+            e.mutable_timer_fired()->set_started_event_id(
+                timer->started_event_id());
+          } else if ((timer->kind() == "wait" &&
+                      has(open.wait_ids, timer->id())) ||
+                     (timer->kind() == "task" &&
+                      has(open.task_ids, timer->id()))) {
+            e.mutable_wait_timed_out()->set_wait_id(timer->id());
+          } else {
+            return inputs;
+          }
+          inputs.push_back(std::move(e));
+          did_fire = true;
+          return inputs;
+        });
+    if (!s.ok() && ErrorCode(s) != "RUN_NOT_FOUND" &&
+        ErrorCode(s) != "WORKFLOW_VERSION_NOT_FOUND") {
+      return s;
+    }
+    if (did_fire) return true;
+    // Stale: the run ended or moved on. Drop the row.
+    RETURN_IF_ERROR(store_->Write({Mutation::Delete(KeySpace::kTimers, key)}));
+    ForgetTimer(key);
+    return false;
   }
 
   std::vector<std::string> TriggeredBy(absl::string_view ns,
@@ -1357,8 +1391,13 @@ class EngineImpl : public Engine {
         *timers.Add() = *old->second;
         continue;
       }
+      // Timer keys, rows and the in-memory index all use whole milliseconds,
+      // rounded up so that a timer never fires early.
+      absl::Time fire =
+          absl::FromUnixMillis(static_cast<int64_t>(internal::TimeKey(w.fire)));
+      if (fire < w.fire) fire += absl::Milliseconds(1);
       const std::string key =
-          internal::TimerKey(w.fire, run.ns, run.run_id, w.kind, w.id);
+          internal::TimerKey(fire, run.ns, run.run_id, w.kind, w.id);
       TimerRecord t;
       t.set_namespace_(run.ns);
       t.set_run_id(run.run_id);
@@ -1367,12 +1406,12 @@ class EngineImpl : public Engine {
       t.set_started_event_id(w.started_event_id);
       writes.push_back(
           Mutation::Put(KeySpace::kTimers, key, t.SerializeAsString()));
-      effects->new_timers.emplace_back(w.fire, key);
+      effects->new_timers.emplace_back(fire, key);
       internal::OpenTimerRow* row = timers.Add();
       row->set_id(w.id);
       row->set_kind(w.kind);
       row->set_key(key);
-      *row->mutable_fire_at() = history::FromTime(w.fire);
+      *row->mutable_fire_at() = history::FromTime(fire);
     }
     for (const auto& row : rec.timers()) {
       if (keep.count(absl::StrCat(row.kind(), ":", row.id()))) continue;
@@ -1479,13 +1518,11 @@ class EngineImpl : public Engine {
   }
 
   void ForgetTimer(const std::string& key) {
+    // Keys start with their fire time (8 bytes, big-endian milliseconds).
+    const absl::Time fire = absl::FromUnixMillis(
+        static_cast<int64_t>(internal::FromBigEndian(key.substr(0, 8))));
     absl::MutexLock lock(&timer_mu_);
-    for (auto it = timers_.begin(); it != timers_.end(); ++it) {
-      if (it->second == key) {
-        timers_.erase(it);
-        return;
-      }
-    }
+    timers_.erase({fire, key});
   }
 
   absl::StatusOr<StartRunResponse> CreateRun(

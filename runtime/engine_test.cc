@@ -522,6 +522,27 @@ TEST_F(ManualEngineTest, AHistoryAtItsLengthLimitFailsTheRun) {
   EXPECT_LE(described->history_length(), 12);
 }
 
+TEST_F(ManualEngineTest, ManyTimersDueAtOnceAllFire) {
+  Register(R"({"name": "nap", "version": "1", "steps": [
+    {"id": "s", "type": "time.sleep", "duration": "1h"},
+    {"id": "r", "type": "control.return", "output": "'woke'"}]})");
+  std::vector<std::string> runs;
+  for (int i = 0; i < 300; ++i) {
+    runs.push_back(Start("nap", "1", absl::StrCat("nap-", i)));
+    clock_.Advance(absl::Microseconds(333));  // sub-millisecond fire times
+  }
+  clock_.Advance(absl::Minutes(59));
+  ASSERT_THAT(engine_->FireDueTimers(), IsOk());
+  EXPECT_EQ(Status(runs.front()), "SLEEPING");
+  clock_.Advance(absl::Minutes(1));
+  auto fired = engine_->FireDueTimers();
+  ASSERT_THAT(fired, IsOk());
+  EXPECT_EQ(*fired, 300);
+  for (const std::string& run : runs)
+    EXPECT_EQ(Status(run), "COMPLETED") << run;
+  EXPECT_EQ(engine_->NextTimerAt(), std::nullopt);
+}
+
 TEST_F(ManualEngineTest, DefinitionsAreImmutable) {
   Register(kThreeSteps);
   Register(kThreeSteps);  // same document: fine
