@@ -245,7 +245,7 @@ absl::Status Demo(const Args& args, std::ostream& out) {
   }
   out << "\nsteps executed:  " << pool.tasks_completed() + pool.tasks_failed()
       << " action tasks (" << pool.tasks_completed() << " completed, "
-      << pool.tasks_failed() << " failed attempts, retried)\n"
+      << pool.tasks_failed() << " failed attempts)\n"
       << "signals sent:    " << signals_sent.load() << " (payment.settled, by "
       << "run id)\n"
       << absl::StrFormat(
