@@ -532,6 +532,13 @@ class Interpreter::Impl {
       a->result = event;
       a->phase = Phase::kSucceeded;
       woke_ = true;
+      // Which wait took which event is the filter's decision: recorded so a
+      // projection never re-evaluates it.
+      const expr::Value* id =
+          event.IsObject() ? event.object().Find("id") : nullptr;
+      decisions_.push_back(
+          absl::StrCat("wait_matched:", a->step->id, ":",
+                       id != nullptr && id->IsString() ? id->str() : ""));
       waits_.erase(a->key);
       waits_by_start_.erase(wait_id);
       return true;
