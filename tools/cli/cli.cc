@@ -21,7 +21,7 @@ Commands:
   run start|describe|signal|cancel|terminate|retry|history
                                  Start and inspect runs (--db DIR, default
                                  ./.retrace).
-  def put|list|remove|pause|resume|validate
+  def put|list|remove|pause|resume
                                  Register and manage workflow definitions.
   worker                         Run the built-in actions and timers until
                                  SIGINT/SIGTERM.
@@ -59,11 +59,11 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
   if (command == "history") return RunHistoryCommand(rest, out, err);
   if (command == "replay") return RunReplayCommand(rest, out, err);
   if (command == "def") return RunDefEngineCommand(rest, out, err);
-  if (command == "signal") return RunSignalCommand(rest, std::cin, out, err);
   if (command == "run") return RunRunCommand(rest, out, err);
   if (command == "worker") return RunWorkerCommand(rest, out, err);
   if (command == "demo") return RunDemoCommand(rest, out, err);
   if (command == "bench") return RunBenchCommand(rest, out, err);
+  if (command == "signal") return RunSignalCommand(rest, std::cin, out, err);
   err << "retrace: unknown command '" << command << "'\n" << kUsage;
   return kExitUsage;
 }

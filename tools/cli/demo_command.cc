@@ -34,7 +34,16 @@ class StoreDir {
                                        absl::string_view prefix) {
     StoreDir dir;
     if (args.Has("db")) {
+      // Run ids, counts and latencies assume nothing else is in the store.
       dir.path_ = args.Get("db");
+      std::error_code ec;
+      if (std::filesystem::exists(dir.path_, ec) &&
+          !std::filesystem::is_empty(dir.path_, ec)) {
+        return Error(absl::StatusCode::kFailedPrecondition, "STORE_NOT_EMPTY",
+                     absl::StrCat(dir.path_,
+                                  " is not empty; give a new directory (or "
+                                  "none: a temporary one)"));
+      }
       return dir;
     }
     ASSIGN_OR_RETURN(dir.path_, MakeTempDir(prefix));
@@ -139,14 +148,12 @@ absl::Status Demo(const Args& args, std::ostream& out) {
     absl::MutexLock lock(&errors_mu);
     if (first_error.empty()) first_error = std::string(s.message());
   };
-  std::vector<std::string> run_workflow(runs);
   const absl::Time begin = absl::Now();
   ParallelFor(runs, 8, [&](int64_t i) {
     const DemoWorkflow& wf = workflows[i % workflows.size()];
     const std::string order = absl::StrFormat("o-%06d", i);
     const int total = 10 + static_cast<int>(i % 90);
     const std::string run_id = absl::StrCat(wf.name, "-", order);
-    run_workflow[i] = wf.name;
     runtime::StartRunRequest start;
     start.set_namespace_("default");
     start.set_workflow(wf.name);
@@ -238,7 +245,7 @@ absl::Status Demo(const Args& args, std::ostream& out) {
   }
   out << "\nsteps executed:  " << pool.tasks_completed() + pool.tasks_failed()
       << " action tasks (" << pool.tasks_completed() << " completed, "
-      << pool.tasks_failed() << " failed attempts, retried)\n"
+      << pool.tasks_failed() << " failed attempts)\n"
       << "signals sent:    " << signals_sent.load() << " (payment.settled, by "
       << "run id)\n"
       << absl::StrFormat(

@@ -1,6 +1,11 @@
 // `retrace demo` and `retrace bench`: the engine end to end in one process,
 // on a fresh store, with an in-process WorkerPool running the built-in
 // actions.
+//
+//   int code = RunDemoCommand({"--runs", "50"}, out, err);
+//
+// Thread safety: each call uses its own store and threads; calls may run
+// concurrently.
 #ifndef RETRACE_TOOLS_CLI_DEMO_COMMAND_H_
 #define RETRACE_TOOLS_CLI_DEMO_COMMAND_H_
 

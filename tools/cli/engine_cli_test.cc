@@ -233,6 +233,59 @@ TEST(EngineCliTest, TerminateAndRetry) {
   EXPECT_THAT(finished.err, HasSubstr("RUN_ALREADY_TERMINAL"));
 }
 
+TEST(EngineCliTest, SleepingRunShowsWakeUpAndCancels) {
+  const std::string db = TempPath("sleep");
+  const std::string def = TempPath("naps.json");
+  std::ofstream(def) << R"({
+    "name": "naps", "version": "1",
+    "steps": [{"id": "first", "type": "action", "action": "core.noop"},
+              {"id": "nap", "type": "time.sleep", "duration": "1h"},
+              {"id": "after", "type": "action", "action": "core.noop"}]
+  })";
+  const std::string input = TempPath("input.json");
+  std::ofstream(input) << R"({"from": "a file"})";
+  ASSERT_EQ(OnDb(db, {"def", "put", def}).code, kExitOk);
+  Result start = OnDb(
+      db, {"run", "start", "naps", "--run-id", "s1", "--input-file", input});
+  ASSERT_EQ(start.code, kExitOk) << start.err;
+  // The worker runs `first`, then sees only a timer an hour away: idle.
+  RunWorkerUntilIdle(db);
+  EXPECT_THAT(Describe(db, "s1"),
+              AllOf(HasSubstr("status    SLEEPING"), HasSubstr("wakes at")));
+  EXPECT_THAT(OnDb(db, {"run", "history", "s1"}).out, HasSubstr("a file"));
+  Result cancel = OnDb(db, {"run", "cancel", "s1"});
+  ASSERT_EQ(cancel.code, kExitOk) << cancel.err;
+  EXPECT_THAT(Describe(db, "s1"), HasSubstr("status    CANCELED"));
+
+  Result both =
+      OnDb(db, {"run", "start", "naps", "--input", "1", "--input-file", input});
+  EXPECT_EQ(both.code, kExitUsage);
+  Result bad_sync = OnDb(db, {"run", "describe", "s1", "--sync=maybe"});
+  EXPECT_EQ(bad_sync.code, kExitUsage);
+  EXPECT_THAT(bad_sync.err, HasSubstr("--sync takes true or false"));
+}
+
+TEST(EngineCliTest, HistoryJsonImportsIntoAnotherStore) {
+  const std::string db = TempPath("export");
+  ASSERT_EQ(OnDb(db, {"def", "put", kOrder}).code, kExitOk);
+  ASSERT_EQ(OnDb(db, {"run", "start", "demo-order", "--run-id", "x1", "--input",
+                      R"({"orderId": "x1", "total": 3})"})
+                .code,
+            kExitOk);
+  RunWorkerUntilIdle(db);
+  Result json = OnDb(db, {"run", "history", "x1", "--json"});
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  const std::string file = TempPath("x1.json");
+  std::ofstream(file) << json.out;
+  Result replay = RunCli({"replay", file, "--definition", kOrder});
+  EXPECT_EQ(replay.code, kExitOk) << replay.out << replay.err;
+  EXPECT_THAT(replay.out, HasSubstr("ok ("));
+  Result imported =
+      RunCli({"history", "import", "--db", TempPath("other"), file});
+  EXPECT_EQ(imported.code, kExitOk) << imported.err;
+  EXPECT_THAT(imported.out, HasSubstr("status COMPLETED"));
+}
+
 TEST(EngineCliTest, DemoCompletesEveryRun) {
   Result demo = RunCli({"demo", "--runs", "50", "--sync=false"});
   ASSERT_EQ(demo.code, kExitOk) << demo.out << demo.err;
@@ -241,6 +294,12 @@ TEST(EngineCliTest, DemoCompletesEveryRun) {
                     HasSubstr("all 50 runs completed"),
                     HasSubstr("demo-payment"), HasSubstr("demo-reminder"),
                     HasSubstr("(removed; --keep keeps it)")));
+  // A store that is in use is refused rather than mixed into the figures.
+  const std::string db = TempPath("used");
+  ASSERT_EQ(OnDb(db, {"def", "put", kHello}).code, kExitOk);
+  Result used = OnDb(db, {"demo", "--runs", "1"});
+  EXPECT_EQ(used.code, kExitFailure);
+  EXPECT_THAT(used.err, HasSubstr("STORE_NOT_EMPTY"));
 }
 
 TEST(EngineCliTest, BenchReportsThroughputAndLatency) {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/status.h"
@@ -25,6 +27,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/engine_session.h"
+#include "tools/cli/forwarding_engine.h"
 #include "tools/cli/runtime_commands.h"
 
 namespace retrace::cli {
@@ -164,14 +167,17 @@ absl::Status Signal(const Args& args, std::ostream& out) {
   request.set_event_name(args.positional()[1]);
   request.set_payload_json(args.Get("payload"));
   request.set_correlation_key(args.Get("correlation-key"));
+  request.set_signal_id(args.Get("signal-id"));
   request.set_identity(Identity(args));
   ASSIGN_OR_RETURN(EngineSession session, Open(args, false));
   ASSIGN_OR_RETURN(runtime::SignalRunResponse response,
                    session.engine->SignalRun(request));
   out << "sent " << request.event_name() << " to run " << request.namespace_()
       << "/" << request.run_id()
-      << (response.delivered() ? " (a wait took it; the run moved on)"
-                               : " (kept: no open wait took it yet)")
+      << (response.duplicate()   ? " (already received under this signal id: "
+                                   "nothing done)"
+          : response.delivered() ? " (a wait took it; the run moved on)"
+                                 : " (kept: no open wait took it yet)")
       << "\n";
   return absl::OkStatus();
 }
@@ -318,6 +324,64 @@ absl::Status SetActive(const Args& args, bool active, std::ostream& out) {
 // ---- worker
 // ------------------------------------------------------------------
 
+// Watches a worker's calls to tell when there is no work left: no task in
+// flight, and a poll that began after the last activity found nothing.
+class ActivityEngine final : public ForwardingEngine {
+ public:
+  using ForwardingEngine::ForwardingEngine;
+
+  absl::StatusOr<runtime::PollTaskResponse> PollTask(
+      const runtime::PollTaskRequest& r) override {
+    const absl::Time began = absl::Now();
+    auto response = ForwardingEngine::PollTask(r);
+    absl::MutexLock lock(&mu_);
+    if (response.ok() && response->has_task()) {
+      ++in_flight_;
+      last_activity_ = absl::Now();
+    } else if (response.ok()) {
+      last_empty_poll_began_ = std::max(last_empty_poll_began_, began);
+    }
+    return response;
+  }
+  absl::StatusOr<runtime::CompleteTaskResponse> CompleteTask(
+      const runtime::CompleteTaskRequest& r) override {
+    auto response = ForwardingEngine::CompleteTask(r);
+    Reported();
+    return response;
+  }
+  absl::StatusOr<runtime::FailTaskResponse> FailTask(
+      const runtime::FailTaskRequest& r) override {
+    auto response = ForwardingEngine::FailTask(r);
+    Reported();
+    return response;
+  }
+
+  // Something is about to happen (a timer is due soon).
+  void Touch() {
+    absl::MutexLock lock(&mu_);
+    last_activity_ = absl::Now();
+  }
+  // True when nothing has happened for `quiet` and the queue was seen empty
+  // since.
+  bool Idle(absl::Duration quiet) {
+    absl::MutexLock lock(&mu_);
+    return in_flight_ == 0 && last_empty_poll_began_ >= last_activity_ &&
+           absl::Now() - last_activity_ >= quiet;
+  }
+
+ private:
+  void Reported() {
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+    last_activity_ = absl::Now();
+  }
+
+  absl::Mutex mu_;
+  int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time last_activity_ ABSL_GUARDED_BY(mu_) = absl::Now();
+  absl::Time last_empty_poll_began_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
 std::atomic<int> stop_signal{0};
 
 extern "C" void OnStopSignal(int signal) { stop_signal.store(signal); }
@@ -339,11 +403,14 @@ absl::Status Worker(const Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(EngineSession session, Open(args, true));
   runtime::ActionRegistry registry;
   runtime::RegisterBuiltinActions(&registry);
-  runtime::WorkerPool pool(session.engine.get(), &registry, options);
+  ActivityEngine activity(session.engine.get());
+  runtime::WorkerPool pool(&activity, &registry, options);
 
   stop_signal.store(0);
   struct sigaction action = {};
   action.sa_handler = OnStopSignal;
+  // One-shot: a second Ctrl-C during the drain ends the process at once.
+  action.sa_flags = SA_RESETHAND;
   sigemptyset(&action.sa_mask);
   struct sigaction old_int, old_term;
   sigaction(SIGINT, &action, &old_int);
@@ -356,28 +423,20 @@ absl::Status Worker(const Args& args, std::ostream& out) {
         << args.Get("db", kDefaultDb) << " namespace " << options.ns
         << ", queues " << absl::StrJoin(options.task_queues, ",") << ", "
         << threads << " threads; Ctrl-C to stop" << std::endl;
-    int64_t last_done = -1;
-    absl::Time last_progress = absl::Now();
     while (stop_signal.load() == 0) {
       absl::SleepFor(absl::Milliseconds(50));
       if (idle_exit <= absl::ZeroDuration()) continue;
-      const int64_t done = pool.tasks_completed() + pool.tasks_failed();
-      const absl::Time now = absl::Now();
-      if (done != last_done) {
-        last_done = done;
-        last_progress = now;
-        continue;
-      }
       // A timer due soon (or just due: the timer thread is about to fire it)
       // is work to come. One overdue by more than the idle window is stuck
       // and does not keep the worker alive.
+      const absl::Time now = absl::Now();
       std::optional<absl::Time> next_timer = session.engine->NextTimerAt();
       if (next_timer.has_value() && *next_timer <= now + idle_exit &&
           *next_timer >= now - idle_exit) {
-        last_progress = now;
+        activity.Touch();
         continue;
       }
-      if (now - last_progress >= idle_exit) break;
+      if (activity.Idle(idle_exit)) break;
     }
     out << (stop_signal.load() != 0 ? "stopping: " : "idle: ")
         << "draining in-flight tasks" << std::endl;

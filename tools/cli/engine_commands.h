@@ -5,6 +5,11 @@
 // closes them again; RocksDB lets one process open a directory at a time, so
 // while `retrace worker` runs on a directory, other commands on it fail with
 // STORE_IO (docs/cli.md).
+//
+//   int code = RunRunCommand({"describe", "order-17", "--json"}, out, err);
+//
+// Thread safety: each call opens its own store; calls on different
+// directories may run concurrently.
 #ifndef RETRACE_TOOLS_CLI_ENGINE_COMMANDS_H_
 #define RETRACE_TOOLS_CLI_ENGINE_COMMANDS_H_
 
@@ -29,6 +34,8 @@ Commands:
   signal RUN EVENT         Send event EVENT to run RUN.
       --payload JSON         The event's payload. Default: null
       --correlation-key K    The key the event carries.
+      --signal-id ID         Idempotency: a second signal with the same id
+                             is acknowledged and ignored.
   cancel RUN               Cancel a run (pending tasks and timers removed).
   terminate RUN            Terminate a run at once.
   retry RUN                Retry a failed run from its failed step.
@@ -68,7 +75,8 @@ inline constexpr char kWorkerUsage[] =
 
 Runs the built-in actions (core.echo, core.fail, core.log, core.noop) for the
 runs in --db, and the engine's timers, until SIGINT or SIGTERM; then drains:
-tasks in flight finish, no new ones are taken.
+tasks in flight finish, no new ones are taken (a second signal ends the
+process at once).
 
 Options:
   --db DIR                 The store directory. Default: ./.retrace
@@ -76,7 +84,8 @@ Options:
   --task-queues Q1,Q2      Task queues to poll. Default: default
   --threads N              Tasks run at once. Default: 4
   --identity NAME          Worker identity. Default: HOST:PID
-  --idle-exit DURATION     Exit once no task has run for DURATION and no
+  --idle-exit DURATION     Exit once no task is in flight, a poll found the
+                           queue empty, nothing happened for DURATION and no
                            timer is due within it (e.g. 2s). Default: never
   --sync=false             Relaxed commits (no WAL sync per transition).
 )";

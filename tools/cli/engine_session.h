@@ -1,5 +1,13 @@
 // Opening a store directory with an engine on it, and small helpers shared by
 // the engine commands, `retrace demo` and `retrace bench`.
+//
+//   ASSIGN_OR_RETURN(EngineSession session,
+//                    OpenEngine("./.retrace", /*sync=*/true,
+//                               /*timer_thread=*/false));
+//   session.engine->StartRun(...);
+//
+// Thread safety: the helpers are pure functions; an EngineSession is as safe
+// as its engine (every Engine method may be called concurrently).
 #ifndef RETRACE_TOOLS_CLI_ENGINE_SESSION_H_
 #define RETRACE_TOOLS_CLI_ENGINE_SESSION_H_
 

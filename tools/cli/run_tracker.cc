@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "tools/cli/forwarding_engine.h"
+
 namespace retrace::cli {
 
 bool IsTerminalStatus(absl::string_view status) {
@@ -9,72 +11,17 @@ bool IsTerminalStatus(absl::string_view status) {
          status == "TERMINATED" || status == "CONTINUED_AS_NEW";
 }
 
-// Forwards every call; remembers which run each polled task belongs to and
-// checks that run after the worker reports the task's outcome.
-class RunTracker::TrackingEngine final : public runtime::Engine {
+// Remembers which run each polled task belongs to and checks that run after
+// the worker reports the task's outcome.
+class RunTracker::TrackingEngine final : public ForwardingEngine {
  public:
   TrackingEngine(runtime::Engine* inner, RunTracker* tracker)
-      : inner_(inner), tracker_(tracker) {}
+      : ForwardingEngine(inner), tracker_(tracker) {}
 
-  absl::StatusOr<runtime::RegisterDefinitionResponse> RegisterDefinition(
-      const runtime::RegisterDefinitionRequest& r) override {
-    return inner_->RegisterDefinition(r);
-  }
-  absl::StatusOr<runtime::SetDefinitionActiveResponse> SetDefinitionActive(
-      const runtime::SetDefinitionActiveRequest& r) override {
-    return inner_->SetDefinitionActive(r);
-  }
-  absl::StatusOr<runtime::RemoveDefinitionResponse> RemoveDefinition(
-      const runtime::RemoveDefinitionRequest& r) override {
-    return inner_->RemoveDefinition(r);
-  }
-  absl::StatusOr<runtime::ListDefinitionsResponse> ListDefinitions(
-      const runtime::ListDefinitionsRequest& r) override {
-    return inner_->ListDefinitions(r);
-  }
-  absl::StatusOr<runtime::StartRunResponse> StartRun(
-      const runtime::StartRunRequest& r) override {
-    return inner_->StartRun(r);
-  }
-  absl::StatusOr<runtime::SignalRunResponse> SignalRun(
-      const runtime::SignalRunRequest& r) override {
-    return inner_->SignalRun(r);
-  }
-  absl::StatusOr<runtime::CancelRunResponse> CancelRun(
-      const runtime::CancelRunRequest& r) override {
-    return inner_->CancelRun(r);
-  }
-  absl::StatusOr<runtime::TerminateRunResponse> TerminateRun(
-      const runtime::TerminateRunRequest& r) override {
-    return inner_->TerminateRun(r);
-  }
-  absl::StatusOr<runtime::RetryRunResponse> RetryRun(
-      const runtime::RetryRunRequest& r) override {
-    return inner_->RetryRun(r);
-  }
-  absl::StatusOr<runtime::CompleteHumanTaskResponse> CompleteHumanTask(
-      const runtime::CompleteHumanTaskRequest& r) override {
-    return inner_->CompleteHumanTask(r);
-  }
-  absl::StatusOr<runtime::DescribeRunResponse> DescribeRun(
-      const runtime::DescribeRunRequest& r) override {
-    return inner_->DescribeRun(r);
-  }
-  absl::StatusOr<runtime::GetHistoryResponse> GetHistory(
-      const runtime::GetHistoryRequest& r) override {
-    return inner_->GetHistory(r);
-  }
-  absl::StatusOr<runtime::RegisterWorkerResponse> RegisterWorker(
-      const runtime::RegisterWorkerRequest& r) override {
-    return inner_->RegisterWorker(r);
-  }
-  absl::StatusOr<runtime::HeartbeatResponse> Heartbeat(
-      const runtime::HeartbeatRequest& r) override {
-    return inner_->Heartbeat(r);
-  }
   absl::StatusOr<runtime::PollTaskResponse> PollTask(
       const runtime::PollTaskRequest& r) override {
-    absl::StatusOr<runtime::PollTaskResponse> response = inner_->PollTask(r);
+    absl::StatusOr<runtime::PollTaskResponse> response =
+        ForwardingEngine::PollTask(r);
     if (response.ok() && response->has_task()) {
       absl::MutexLock lock(&tracker_->mu_);
       tracker_->token_runs_[response->task().token()] =
@@ -84,33 +31,15 @@ class RunTracker::TrackingEngine final : public runtime::Engine {
   }
   absl::StatusOr<runtime::CompleteTaskResponse> CompleteTask(
       const runtime::CompleteTaskRequest& r) override {
-    auto response = inner_->CompleteTask(r);
+    auto response = ForwardingEngine::CompleteTask(r);
     AfterOutcome(r.token());
     return response;
   }
   absl::StatusOr<runtime::FailTaskResponse> FailTask(
       const runtime::FailTaskRequest& r) override {
-    auto response = inner_->FailTask(r);
+    auto response = ForwardingEngine::FailTask(r);
     AfterOutcome(r.token());
     return response;
-  }
-  absl::StatusOr<runtime::DeregisterWorkerResponse> DeregisterWorker(
-      const runtime::DeregisterWorkerRequest& r) override {
-    return inner_->DeregisterWorker(r);
-  }
-  absl::StatusOr<runtime::DrainWorkerResponse> DrainWorker(
-      const runtime::DrainWorkerRequest& r) override {
-    return inner_->DrainWorker(r);
-  }
-  absl::StatusOr<int> FireDueTimers() override {
-    return inner_->FireDueTimers();
-  }
-  std::vector<std::string> TriggeredBy(absl::string_view ns,
-                                       absl::string_view event_name) override {
-    return inner_->TriggeredBy(ns, event_name);
-  }
-  std::optional<absl::Time> NextTimerAt() override {
-    return inner_->NextTimerAt();
   }
 
  private:
@@ -126,7 +55,6 @@ class RunTracker::TrackingEngine final : public runtime::Engine {
     tracker_->Check(run_id);
   }
 
-  runtime::Engine* const inner_;
   RunTracker* const tracker_;
 };
 
