@@ -5,6 +5,7 @@
 #include "tools/cli/demo_command.h"
 #include "tools/cli/engine_commands.h"
 #include "tools/cli/history_commands.h"
+#include "tools/cli/projection_commands.h"
 #include "tools/cli/runtime_commands.h"
 #include "tools/cli/signal_commands.h"
 
@@ -36,6 +37,9 @@ Commands:
   def validate DEF.json...       Validate workflow definitions.
   signal ingest|send             Route external events to waiting runs and
                                  triggers (NDJSON in, one result line out).
+  projection run|rebuild         Bring the SQLite read models up to date, or
+                                 rebuild them from the histories.
+  runs list|get|steps|logs       Query runs in the read models (--json).
   help                           Show this help.
 
 Run `retrace <command> --help` for a command's options. Documentation:
@@ -60,6 +64,8 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
   if (command == "replay") return RunReplayCommand(rest, out, err);
   if (command == "def") return RunDefEngineCommand(rest, out, err);
   if (command == "run") return RunRunCommand(rest, out, err);
+  if (command == "runs") return RunRunsCommand(rest, out, err);
+  if (command == "projection") return RunProjectionCommand(rest, out, err);
   if (command == "worker") return RunWorkerCommand(rest, out, err);
   if (command == "demo") return RunDemoCommand(rest, out, err);
   if (command == "bench") return RunBenchCommand(rest, out, err);

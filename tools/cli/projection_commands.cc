@@ -1,0 +1,255 @@
+#include "tools/cli/projection_commands.h"
+
+#include <memory>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status.h"
+#include "common/status_macros.h"
+#include "history/rocksdb_store.h"
+#include "projection/read_models.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+#include "tools/cli/args.h"
+#include "tools/cli/cli.h"
+
+namespace retrace::cli {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+struct Session {
+  std::unique_ptr<history::HistoryStore> store;
+  std::unique_ptr<projection::ReadModels> models;
+};
+
+absl::StatusOr<Session> Open(const Args& args) {
+  Session s;
+  std::string dir = args.Get("db", "./.retrace");
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  ASSIGN_OR_RETURN(s.store, history::OpenRocksDbHistoryStore(dir));
+  ASSIGN_OR_RETURN(
+      s.models, projection::ReadModels::Open(s.store.get(), dir + ".sqlite"));
+  return s;
+}
+
+int Fail(std::ostream& err, absl::string_view command, const absl::Status& s) {
+  err << "retrace " << command << ": " << s.message() << "\n";
+  return kExitFailure;
+}
+
+void RunJson(Writer& w, const projection::RunRow& r) {
+  w.StartObject();
+  auto str = [&](const char* k, const std::string& v) {
+    w.Key(k);
+    w.String(v.c_str());
+  };
+  str("namespace", r.ns);
+  str("run_id", r.run_id);
+  str("workflow", r.workflow);
+  str("version", r.version);
+  str("status", r.status);
+  str("created_at", r.created_at);
+  str("updated_at", r.updated_at);
+  w.Key("current_step_index");
+  w.Int64(r.current_step_index);
+  w.Key("steps_completed");
+  w.Int64(r.steps_completed);
+  w.Key("attempt");
+  w.Int64(r.attempt);
+  str("completion_reason", r.completion_reason);
+  str("error_code", r.error_code);
+  str("error_message", r.error_message);
+  w.Key("last_event_id");
+  w.Int64(r.last_event_id);
+  w.EndObject();
+}
+
+}  // namespace
+
+int RunProjectionCommand(const std::vector<std::string>& argv,
+                         std::ostream& out, std::ostream& err) {
+  if (argv.empty() || argv[0] == "--help" || argv[0] == "help") {
+    (argv.empty() ? err : out) << kProjectionUsage;
+    return argv.empty() ? kExitUsage : kExitOk;
+  }
+  absl::StatusOr<Args> args = Args::Parse(
+      std::vector<std::string>(argv.begin() + 1, argv.end()), {"db"}, {});
+  if (!args.ok()) {
+    err << "retrace projection: " << args.status().message() << "\n"
+        << kProjectionUsage;
+    return kExitUsage;
+  }
+  const std::string& command = argv[0];
+  if (command != "run" && command != "rebuild") {
+    err << "retrace projection: unknown command '" << command << "'\n"
+        << kProjectionUsage;
+    return kExitUsage;
+  }
+  absl::StatusOr<Session> s = Open(*args);
+  if (!s.ok()) return Fail(err, "projection", s.status());
+  if (command == "rebuild") {
+    if (absl::Status st = s->models->Rebuild(); !st.ok())
+      return Fail(err, "projection", st);
+    out << "rebuilt the read models from the histories\n";
+    return kExitOk;
+  }
+  int64_t applied = 0;
+  for (;;) {
+    absl::StatusOr<int> n = s->models->ApplyOutbox(1000);
+    if (!n.ok()) return Fail(err, "projection", n.status());
+    if (*n == 0) break;
+    applied += *n;
+  }
+  absl::StatusOr<int64_t> lag = s->models->Lag();
+  if (!lag.ok()) return Fail(err, "projection", lag.status());
+  out << "applied " << applied << " outbox rows; lag " << *lag << "\n";
+  return kExitOk;
+}
+
+int RunRunsCommand(const std::vector<std::string>& argv, std::ostream& out,
+                   std::ostream& err) {
+  if (argv.empty() || argv[0] == "--help" || argv[0] == "help") {
+    (argv.empty() ? err : out) << kRunsUsage;
+    return argv.empty() ? kExitUsage : kExitOk;
+  }
+  const std::string command = argv[0];
+  absl::StatusOr<Args> args =
+      Args::Parse(std::vector<std::string>(argv.begin() + 1, argv.end()),
+                  {"db", "namespace", "workflow", "status", "from", "to",
+                   "limit", "cursor", "page"},
+                  {"json"});
+  if (!args.ok()) {
+    err << "retrace runs: " << args.status().message() << "\n" << kRunsUsage;
+    return kExitUsage;
+  }
+  const std::string ns = args->Get("namespace", "default");
+  const bool json = args->Has("json");
+  int64_t limit = 20, page = 1;
+  if ((args->Has("limit") && !absl::SimpleAtoi(args->Get("limit"), &limit)) ||
+      (args->Has("page") && !absl::SimpleAtoi(args->Get("page"), &page))) {
+    err << "retrace runs: --limit and --page take numbers\n";
+    return kExitUsage;
+  }
+  const bool needs_run =
+      command == "get" || command == "steps" || command == "logs";
+  if (command != "list" && !needs_run) {
+    err << "retrace runs: unknown command '" << command << "'\n" << kRunsUsage;
+    return kExitUsage;
+  }
+  if (needs_run && args->positional().size() != 1) {
+    err << "retrace runs " << command << ": give one RUN id\n";
+    return kExitUsage;
+  }
+  absl::StatusOr<Session> s = Open(*args);
+  if (!s.ok()) return Fail(err, "runs", s.status());
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  if (command == "list") {
+    projection::RunQuery q;
+    q.ns = ns;
+    q.workflow = args->Get("workflow");
+    q.status = args->Get("status");
+    q.created_from = args->Get("from");
+    q.created_to = args->Get("to");
+    q.cursor = args->Get("cursor");
+    q.limit = static_cast<int>(limit);
+    absl::StatusOr<projection::RunList> list = s->models->ListRuns(q);
+    if (!list.ok()) return Fail(err, "runs list", list.status());
+    if (json) {
+      w.StartObject();
+      w.Key("runs");
+      w.StartArray();
+      for (const auto& r : list->runs) RunJson(w, r);
+      w.EndArray();
+      w.Key("next_cursor");
+      w.String(list->next_cursor.c_str());
+      w.EndObject();
+      out << buffer.GetString() << "\n";
+    } else {
+      out << absl::StrFormat("%-36s %-20s %-18s %-24s %s\n", "run", "workflow",
+                             "status", "created", "step");
+      for (const auto& r : list->runs) {
+        out << absl::StrFormat("%-36s %-20s %-18s %-24s %d\n", r.run_id,
+                               r.workflow, r.status, r.created_at,
+                               r.current_step_index);
+      }
+      if (!list->next_cursor.empty())
+        out << "next page: --cursor '" << list->next_cursor << "'\n";
+    }
+    return kExitOk;
+  }
+  const std::string& run = args->positional()[0];
+  if (command == "get") {
+    absl::StatusOr<std::optional<projection::RunRow>> r =
+        s->models->GetRun(ns, run);
+    if (!r.ok()) return Fail(err, "runs get", r.status());
+    if (!r->has_value()) {
+      return Fail(err, "runs get",
+                  Error(absl::StatusCode::kNotFound, "RUN_NOT_FOUND",
+                        absl::StrCat("run ", ns, "/", run,
+                                     " is not in the read models")));
+    }
+    RunJson(w, **r);
+    out << buffer.GetString() << "\n";
+    return kExitOk;
+  }
+  if (command == "steps") {
+    absl::StatusOr<std::vector<projection::StepRow>> steps =
+        s->models->ListSteps(ns, run);
+    if (!steps.ok()) return Fail(err, "runs steps", steps.status());
+    out << absl::StrFormat("%-20s %-24s %7s %-10s %-24s %9s  %s\n", "step",
+                           "action", "attempt", "status", "started", "ms",
+                           "error");
+    for (const auto& st : *steps) {
+      out << absl::StrFormat("%-20s %-24s %7d %-10s %-24s %9d  %s\n",
+                             st.step_id, st.action, st.attempt, st.status,
+                             st.started_at, st.duration_ms, st.error_code);
+    }
+    return kExitOk;
+  }
+  absl::StatusOr<projection::LogPage> logs =
+      s->models->Logs(ns, run, page, limit);
+  if (!logs.ok()) return Fail(err, "runs logs", logs.status());
+  if (json) {
+    w.StartObject();
+    w.Key("total");
+    w.Int64(logs->total);
+    w.Key("page");
+    w.Int64(logs->page);
+    w.Key("limit");
+    w.Int64(logs->limit);
+    w.Key("total_pages");
+    w.Int64(logs->total_pages);
+    w.Key("logs");
+    w.StartArray();
+    for (const auto& l : logs->logs) {
+      w.StartObject();
+      w.Key("sequence");
+      w.Int64(l.sequence);
+      w.Key("event_type");
+      w.String(l.event_type.c_str());
+      w.Key("step_id");
+      w.String(l.step_id.c_str());
+      w.Key("timestamp");
+      w.String(l.timestamp.c_str());
+      w.Key("details");
+      w.String(l.details.c_str());
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    out << buffer.GetString() << "\n";
+    return kExitOk;
+  }
+  for (const auto& l : logs->logs) {
+    out << absl::StrFormat("%5d  %-24s %-22s %-16s %s\n", l.sequence,
+                           l.timestamp, l.event_type, l.step_id, l.details);
+  }
+  out << "page " << logs->page << " of " << logs->total_pages << " ("
+      << logs->total << " entries)\n";
+  return kExitOk;
+}
+
+}  // namespace retrace::cli
