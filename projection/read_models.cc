@@ -80,6 +80,35 @@ CREATE TABLE execution_logs (
 );
 )sql";
 
+constexpr char kSchemaV2[] = R"sql(
+CREATE TABLE runtime_events (
+  namespace TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  correlation_key TEXT NOT NULL,
+  key_source TEXT NOT NULL,
+  matched_run_ids TEXT NOT NULL,
+  resumed_run_ids TEXT NOT NULL,
+  started_run_ids TEXT NOT NULL,
+  skipped_triggers TEXT NOT NULL,
+  error_code TEXT,
+  error_message TEXT,
+  ingested_at TEXT NOT NULL,
+  occurred_at TEXT,
+  PRIMARY KEY (namespace, event_id)
+);
+CREATE INDEX runtime_events_by_key ON runtime_events (namespace, correlation_key, ingested_at DESC);
+)sql";
+
+std::string JsonList(
+    const google::protobuf::RepeatedPtrField<std::string>& items) {
+  std::string out = "[";
+  for (int i = 0; i < items.size(); ++i) {
+    absl::StrAppend(&out, i ? "," : "", "\"", items[i], "\"");
+  }
+  return out + "]";
+}
+
 std::string Time(const google::protobuf::Timestamp& ts) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", history::ToTime(ts),
                           absl::UTCTimeZone());
@@ -157,7 +186,7 @@ absl::Status ReadModels::Migrate() {
                      "; this build knows up to ", kSchemaVersion));
   }
   // Migrations, one per version, each in its own transaction.
-  const std::vector<const char*> migrations = {kSchemaV1};
+  const std::vector<const char*> migrations = {kSchemaV1, kSchemaV2};
   for (int64_t v = current; v < kSchemaVersion; ++v) {
     RETURN_IF_ERROR(db_->Exec("BEGIN"));
     absl::Status s = db_->Exec(migrations[v]);
@@ -190,8 +219,20 @@ absl::StatusOr<int> ReadModels::ApplyOutbox(int max_rows) {
   if (rows.empty()) return 0;
   RETURN_IF_ERROR(db_->Exec("BEGIN"));
   for (const auto& [key, entry] : rows) {
-    absl::Status s = ApplyEvents(entry.namespace_(), entry.run_id(),
-                                 entry.first_event_id(), entry.last_event_id());
+    absl::Status s;
+    if (!entry.audit_key().empty()) {
+      absl::StatusOr<std::optional<std::string>> bytes =
+          store_->Get(history::KeySpace::kAudit, entry.audit_key());
+      history::SignalAuditRecord audit;
+      if (!bytes.ok()) {
+        s = bytes.status();
+      } else if (bytes->has_value() && audit.ParseFromString(**bytes)) {
+        s = ApplyAudit(audit);
+      }
+    } else {
+      s = ApplyEvents(entry.namespace_(), entry.run_id(),
+                      entry.first_event_id(), entry.last_event_id());
+    }
     if (!s.ok()) {
       db_->Exec("ROLLBACK").IgnoreError();
       return s;
@@ -221,7 +262,18 @@ absl::Status ReadModels::Rebuild() {
   RETURN_IF_ERROR(db_->Exec("BEGIN"));
   absl::Status s = db_->Exec(
       "DELETE FROM runs; DELETE FROM steps; DELETE FROM waits; DELETE FROM "
-      "execution_logs;");
+      "execution_logs; DELETE FROM runtime_events;");
+  // Signal audit records.
+  for (auto it =
+           store_->Scan(history::KeySpace::kAudit, std::string("signal\0", 7),
+                        std::string("signal\x01", 7));
+       s.ok() && it->Valid(); it->Next()) {
+    history::SignalAuditRecord audit;
+    if (audit.ParseFromArray(it->value().data(),
+                             static_cast<int>(it->value().size()))) {
+      s = ApplyAudit(audit);
+    }
+  }
   std::string cursor;
   while (s.ok()) {
     absl::StatusOr<history::RunPage> page = store_->ListAllRuns(cursor, 1000);
@@ -487,6 +539,63 @@ absl::Status ReadModels::ApplyEvent(const std::string& ns,
       absl::string_view(run_id));
 }
 
+absl::Status ReadModels::ApplyAudit(const history::SignalAuditRecord& a) {
+  ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare(
+          "INSERT OR REPLACE INTO runtime_events (namespace, event_id, "
+          "event_name, "
+          "correlation_key, key_source, matched_run_ids, resumed_run_ids, "
+          "started_run_ids, "
+          "skipped_triggers, error_code, error_message, ingested_at, "
+          "occurred_at) VALUES "
+          "(?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), ?, ?)"));
+  st.Bind(1, a.namespace_())
+      .Bind(2, a.event_id())
+      .Bind(3, a.event_name())
+      .Bind(4, a.correlation_key())
+      .Bind(5, a.key_source())
+      .Bind(6, JsonList(a.matched_run_ids()))
+      .Bind(7, JsonList(a.resumed_run_ids()))
+      .Bind(8, JsonList(a.started_run_ids()))
+      .Bind(9, JsonList(a.skipped_triggers()))
+      .Bind(10, a.error_code())
+      .Bind(11, MaskText(a.error_message()))
+      .Bind(12, Time(a.ingested_at()))
+      .Bind(13, a.has_occurred_at()
+                    ? std::optional<std::string>(Time(a.occurred_at()))
+                    : std::nullopt);
+  return st.Run();
+}
+
+absl::StatusOr<std::vector<RuntimeEventRow>> ReadModels::RuntimeEvents(
+    const std::string& ns, const std::string& correlation_key,
+    const std::string& event_id, int limit) {
+  ASSIGN_OR_RETURN(Statement st,
+                   db_->Prepare("SELECT namespace, event_id, event_name, "
+                                "correlation_key, key_source, "
+                                "matched_run_ids, resumed_run_ids, "
+                                "started_run_ids, COALESCE(error_code, ''), "
+                                "ingested_at FROM runtime_events WHERE "
+                                "namespace = ?1 AND (?2 = '' OR "
+                                "correlation_key = ?2) AND (?3 = '' OR "
+                                "event_id = ?3) ORDER BY ingested_at DESC, "
+                                "event_id DESC LIMIT ?4"));
+  st.Bind(1, ns)
+      .Bind(2, correlation_key)
+      .Bind(3, event_id)
+      .Bind(4, int64_t{std::max(1, limit)});
+  std::vector<RuntimeEventRow> rows;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    rows.push_back(RuntimeEventRow{
+        st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Text(5),
+        st.Text(6), st.Text(7), st.Text(8), st.Text(9)});
+  }
+  return rows;
+}
+
 absl::StatusOr<std::optional<RunRow>> ReadModels::GetRun(
     const std::string& ns, const std::string& run_id) {
   RunQuery q;
@@ -611,7 +720,8 @@ absl::StatusOr<LogPage> ReadModels::Logs(const std::string& ns,
 
 absl::StatusOr<std::vector<std::string>> ReadModels::Dump() {
   std::vector<std::string> lines;
-  for (const char* table : {"runs", "steps", "waits", "execution_logs"}) {
+  for (const char* table :
+       {"runs", "steps", "waits", "execution_logs", "runtime_events"}) {
     ASSIGN_OR_RETURN(Statement st,
                      db_->Prepare(absl::StrCat("SELECT * FROM ", table,
                                                " ORDER BY 1, 2, 3")));

@@ -30,7 +30,7 @@
 namespace retrace::projection {
 
 // The schema version this build writes; older files are migrated on open.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct RunRow {
   std::string ns, run_id, workflow, version, status;
@@ -53,6 +53,13 @@ struct StepRow {
 struct LogRow {
   int64_t sequence = 0;  // the event id
   std::string event_type, step_id, timestamp, details;
+};
+
+// A signal audit record (one per ingested event).
+struct RuntimeEventRow {
+  std::string ns, event_id, event_name, correlation_key, key_source;
+  std::string matched_run_ids, resumed_run_ids, started_run_ids;  // JSON arrays
+  std::string error_code, ingested_at;
 };
 
 struct RunQuery {
@@ -96,6 +103,12 @@ class ReadModels {
   absl::StatusOr<LogPage> Logs(const std::string& ns, const std::string& run_id,
                                int64_t page, int64_t limit);
 
+  // Runtime (signal) events by correlation key or event id (one of them;
+  // newest first, at most `limit`).
+  absl::StatusOr<std::vector<RuntimeEventRow>> RuntimeEvents(
+      const std::string& ns, const std::string& correlation_key,
+      const std::string& event_id, int limit);
+
   // Every row of every table, as text lines in a fixed order (for comparing
   // a rebuild with the incrementally maintained tables).
   absl::StatusOr<std::vector<std::string>> Dump();
@@ -108,6 +121,7 @@ class ReadModels {
                            int64_t first, int64_t last);
   absl::Status ApplyEvent(const std::string& ns, const std::string& run_id,
                           const history::HistoryEvent& e);
+  absl::Status ApplyAudit(const history::SignalAuditRecord& audit);
 
   history::HistoryStore* store_;
   std::unique_ptr<Database> db_;

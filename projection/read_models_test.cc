@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "history/events.h"
 #include "runtime/test_env.h"
+#include "signals/ingress.h"
 
 namespace retrace::projection {
 namespace {
@@ -181,6 +182,36 @@ TEST_F(ReadModelsTest, ListsRunsNewestFirstWithStableCursorsAndFilters) {
   RunQuery bad;
   bad.cursor = "garbage";
   EXPECT_THAT(models_->ListRuns(bad), HasErrorCode("INVALID_CURSOR"));
+}
+
+TEST_F(ReadModelsTest, SignalAuditRecordsBecomeRuntimeEvents) {
+  const std::string run = Order(7);
+  ASSERT_THAT(env_.AdvanceTime(absl::Seconds(5)),
+              IsOk());  // past the retry: waiting
+  signals::SignalIngress ingress(&env_.engine(), &env_.store(),
+                                 signals::CorrelationConfig());
+  signals::Event matched;
+  matched.id = "evt-1";
+  matched.name = "paid";
+  matched.correlation_key = "O-7";
+  signals::Event unresolved;
+  unresolved.id = "evt-2";
+  unresolved.name = "paid";
+  ASSERT_THAT(ingress.Ingest({matched, unresolved}), IsOk());
+  Drain();
+  auto by_key = models_->RuntimeEvents("default", "O-7", "", 10);
+  ASSERT_THAT(by_key, IsOk());
+  ASSERT_THAT(*by_key, SizeIs(1));
+  EXPECT_EQ((*by_key)[0].event_id, "evt-1");
+  EXPECT_EQ((*by_key)[0].key_source, "explicit");
+  EXPECT_EQ((*by_key)[0].matched_run_ids, absl::StrCat("[\"", run, "\"]"));
+  auto by_id = models_->RuntimeEvents("default", "", "evt-2", 10);
+  ASSERT_THAT(by_id, IsOk());
+  ASSERT_THAT(*by_id, SizeIs(1));
+  EXPECT_EQ((*by_id)[0].error_code, "CORRELATION_UNRESOLVED");
+  auto incremental = models_->Dump();
+  ASSERT_THAT(models_->Rebuild(), IsOk());
+  EXPECT_EQ(*models_->Dump(), *incremental);
 }
 
 TEST_F(ReadModelsTest, LogPagesCarryTheirMetadata) {

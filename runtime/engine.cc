@@ -185,6 +185,7 @@ class EngineImpl : public Engine {
     // Outbox and audit sequences continue after the last rows.
     for (auto it = store_->Scan(KeySpace::kOutbox, "", ""); it->Valid();
          it->Next()) {
+      if (it->key().size() != 8) continue;  // signal ingress rows
       outbox_sequence_ = std::max<int64_t>(outbox_sequence_,
                                            internal::FromBigEndian(it->key()));
     }

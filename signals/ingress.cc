@@ -6,6 +6,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "common/status.h"
 #include "common/status_macros.h"
 #include "expr/value.h"
@@ -126,13 +127,31 @@ absl::StatusOr<std::vector<absl::StatusOr<IngestResult>>> SignalIngress::Ingest(
     });
   }
   for (auto& t : threads) t.join();
-  // One audit row per ingested event, in one synced write.
+  // One audit row per ingested event, and its outbox row for the read
+  // models, in one synced write.
   std::vector<history::Mutation> audits;
+  const int64_t now_us = absl::ToUnixMicros(absl::Now());
+  int64_t seq = 0;
   for (size_t i = 0; i < events.size(); ++i) {
     if (!results[i].ok() || results[i]->duplicate) continue;
+    const std::string key = AuditKey(events[i].ns, events[i].id);
     audits.push_back(history::Mutation::Put(
-        history::KeySpace::kAudit, AuditKey(events[i].ns, events[i].id),
-        results[i]->audit.SerializeAsString()));
+        history::KeySpace::kAudit, key, results[i]->audit.SerializeAsString()));
+    history::OutboxEntry entry;
+    entry.set_namespace_(events[i].ns);
+    entry.set_audit_key(key);
+    // Audit outbox keys sort after the engine's (which start with a zero
+    // byte): 0x01, then time and position in the batch.
+    std::string outbox_key(1, '\x01');
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      outbox_key.push_back(static_cast<char>((now_us >> shift) & 0xff));
+    }
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      outbox_key.push_back(static_cast<char>((seq >> shift) & 0xff));
+    }
+    ++seq;
+    audits.push_back(history::Mutation::Put(
+        history::KeySpace::kOutbox, outbox_key, entry.SerializeAsString()));
   }
   if (!audits.empty()) RETURN_IF_ERROR(store_->Write(audits));
   for (size_t i : repeats) {
@@ -150,7 +169,7 @@ absl::StatusOr<std::vector<absl::StatusOr<IngestResult>>> SignalIngress::Ingest(
 absl::StatusOr<IngestResult> SignalIngress::Route(const Event& e) {
   IngestResult result;
   result.event_id = e.id;
-  SignalAuditRecord& audit = result.audit;
+  history::SignalAuditRecord& audit = result.audit;
   audit.set_event_id(e.id);
   audit.set_event_name(e.name);
   audit.set_namespace_(e.ns);

@@ -30,10 +30,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "history/history.pb.h"
 #include "history/history_store.h"
 #include "runtime/engine.h"
 #include "signals/correlation.h"
-#include "signals/signals.pb.h"
 
 namespace retrace::signals {
 
@@ -49,7 +49,7 @@ struct Event {
 struct IngestResult {
   std::string event_id;
   bool duplicate = false;  // the id was ingested before: nothing was done
-  SignalAuditRecord audit;
+  history::SignalAuditRecord audit;
 };
 
 struct IngressOptions {

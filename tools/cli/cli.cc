@@ -40,6 +40,7 @@ Commands:
   projection run|rebuild         Bring the SQLite read models up to date, or
                                  rebuild them from the histories.
   runs list|get|steps|logs       Query runs in the read models (--json).
+  events list [--key K]          Ingested signal events and where they went.
   help                           Show this help.
 
 Run `retrace <command> --help` for a command's options. Documentation:
@@ -65,6 +66,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
   if (command == "def") return RunDefEngineCommand(rest, out, err);
   if (command == "run") return RunRunCommand(rest, out, err);
   if (command == "runs") return RunRunsCommand(rest, out, err);
+  if (command == "events") return RunEventsCommand(rest, out, err);
   if (command == "projection") return RunProjectionCommand(rest, out, err);
   if (command == "worker") return RunWorkerCommand(rest, out, err);
   if (command == "demo") return RunDemoCommand(rest, out, err);

@@ -46,6 +46,9 @@ TEST(ProjectionCliTest, ProjectsQueriesAndRebuilds) {
   Out again = Cli({"runs", "list", "--db", db, "--limit", "100"});
   EXPECT_THAT(again.text, HasSubstr("COMPLETED"));
   EXPECT_EQ(Cli({"runs", "steps", "--db", db}).code, kExitUsage);
+  Out events = Cli({"events", "list", "--db", db, "--json"});
+  EXPECT_EQ(events.code, kExitOk) << events.text;
+  EXPECT_EQ(Cli({"events", "explode", "--db", db}).code, kExitUsage);
   EXPECT_EQ(Cli({"projection", "explode", "--db", db}).code, kExitUsage);
 }
 

@@ -252,4 +252,75 @@ int RunRunsCommand(const std::vector<std::string>& argv, std::ostream& out,
   return kExitOk;
 }
 
+int RunEventsCommand(const std::vector<std::string>& argv, std::ostream& out,
+                     std::ostream& err) {
+  if (argv.empty() || argv[0] == "--help" || argv[0] == "help") {
+    (argv.empty() ? err : out) << kEventsUsage;
+    return argv.empty() ? kExitUsage : kExitOk;
+  }
+  absl::StatusOr<Args> args =
+      Args::Parse(std::vector<std::string>(argv.begin() + 1, argv.end()),
+                  {"db", "namespace", "key", "event-id", "limit"}, {"json"});
+  if (!args.ok() || argv[0] != "list") {
+    err << "retrace events: "
+        << (args.ok() ? absl::StrCat("unknown command '", argv[0], "'")
+                      : std::string(args.status().message()))
+        << "\n"
+        << kEventsUsage;
+    return kExitUsage;
+  }
+  int64_t limit = 20;
+  if (args->Has("limit") && !absl::SimpleAtoi(args->Get("limit"), &limit)) {
+    err << "retrace events: --limit takes a number\n";
+    return kExitUsage;
+  }
+  absl::StatusOr<Session> s = Open(*args);
+  if (!s.ok()) return Fail(err, "events", s.status());
+  auto rows = s->models->RuntimeEvents(args->Get("namespace", "default"),
+                                       args->Get("key"), args->Get("event-id"),
+                                       static_cast<int>(limit));
+  if (!rows.ok()) return Fail(err, "events", rows.status());
+  if (args->Has("json")) {
+    rapidjson::StringBuffer buffer;
+    Writer w(buffer);
+    w.StartArray();
+    for (const auto& r : *rows) {
+      w.StartObject();
+      for (const auto& [k, v] :
+           std::vector<std::pair<const char*, const std::string*>>{
+               {"event_id", &r.event_id},
+               {"event_name", &r.event_name},
+               {"correlation_key", &r.correlation_key},
+               {"key_source", &r.key_source},
+               {"error_code", &r.error_code},
+               {"ingested_at", &r.ingested_at}}) {
+        w.Key(k);
+        w.String(v->c_str());
+      }
+      for (const auto& [k, v] :
+           std::vector<std::pair<const char*, const std::string*>>{
+               {"matched", &r.matched_run_ids},
+               {"resumed", &r.resumed_run_ids},
+               {"started", &r.started_run_ids}}) {
+        w.Key(k);
+        w.RawValue(v->c_str(), v->size(), rapidjson::kArrayType);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    out << buffer.GetString() << "\n";
+    return kExitOk;
+  }
+  out << absl::StrFormat("%-20s %-20s %-16s %-28s %-24s %s\n", "event", "name",
+                         "key", "source", "ingested",
+                         "matched / started / error");
+  for (const auto& r : *rows) {
+    out << absl::StrFormat("%-20s %-20s %-16s %-28s %-24s %s %s %s\n",
+                           r.event_id, r.event_name, r.correlation_key,
+                           r.key_source, r.ingested_at, r.matched_run_ids,
+                           r.started_run_ids, r.error_code);
+  }
+  return kExitOk;
+}
+
 }  // namespace retrace::cli

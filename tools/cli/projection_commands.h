@@ -43,6 +43,19 @@ Options: --db DIR (default ./.retrace), --namespace NS (default default),
 --json for scripts.
 )";
 
+inline constexpr char kEventsUsage[] =
+    R"(usage: retrace events list [--key KEY | --event-id ID] [options]
+
+Ingested signal events (their audit records) from the read models, newest
+first: key, key source, matched/resumed/started runs, error code.
+
+Options: --db DIR (default ./.retrace), --namespace NS, --limit N (default
+20), --json.
+)";
+
+int RunEventsCommand(const std::vector<std::string>& args, std::ostream& out,
+                     std::ostream& err);
+
 int RunProjectionCommand(const std::vector<std::string>& args,
                          std::ostream& out, std::ostream& err);
 int RunRunsCommand(const std::vector<std::string>& args, std::ostream& out,
