@@ -20,6 +20,7 @@ bool SecretKey(absl::string_view key) {
 }
 
 bool LooksLikeCredential(absl::string_view s) {
+  if (s.size() < 8) return false;  // too short for any form below
   static const RE2* prefixed = new RE2(
       R"((?i)^\s*(bearer|basic)\s+\S+|^(sk|pk|rk)_(live|test)_\w+|^gh[pousr]_\w{20,}|^AKIA[0-9A-Z]{16}$|^xox[abpr]-)");
   if (RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *prefixed))
@@ -64,6 +65,7 @@ expr::Value Mask(const expr::Value& v, bool secret) {
 
 std::string MaskText(absl::string_view text) {
   if (LooksLikeCredential(text)) return "***";
+  if (text.find('@') == absl::string_view::npos) return std::string(text);
   static const RE2* email = new RE2(
       R"(([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,}))");
   std::string out(text);

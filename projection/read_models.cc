@@ -299,59 +299,75 @@ absl::Status ReadModels::Rebuild() {
 absl::Status ReadModels::ApplyEvents(const std::string& ns,
                                      const std::string& run_id, int64_t first,
                                      int64_t last) {
-  auto it = store_->ReadHistory(ns, run_id, first);
+  // What this run has already applied (idempotency), read once per range.
+  ASSIGN_OR_RETURN(
+      Statement * applied,
+      Cached(
+          "SELECT last_event_id FROM runs WHERE namespace = ? AND run_id = ?"));
+  applied->Bind(1, ns).Bind(2, run_id);
+  ASSIGN_OR_RETURN(bool exists, applied->Step());
+  const int64_t last_applied = exists ? applied->Int(0) : 0;
+  applied->Reset();
+  int64_t newest = last_applied;
+  std::string newest_time;
+  auto it = store_->ReadHistory(ns, run_id, std::max(first, last_applied + 1));
   for (; it->Valid() && it->event().event_id() <= last; it->Next()) {
-    RETURN_IF_ERROR(ApplyEvent(ns, run_id, it->event()));
+    const HistoryEvent& e = it->event();
+    if (newest == 0 && !e.has_run_started()) {
+      return Error(
+          absl::StatusCode::kDataLoss, "PROJECTION_GAP",
+          absl::StrCat("run ", ns, "/", run_id, ": event ", e.event_id(),
+                       " arrived before the run's start"));
+    }
+    RETURN_IF_ERROR(ApplyEvent(ns, run_id, e));
+    newest = e.event_id();
+    newest_time = Time(e.event_time());
   }
-  return it->status();
+  RETURN_IF_ERROR(it->status());
+  if (newest == last_applied) return absl::OkStatus();
+  ASSIGN_OR_RETURN(
+      Statement * update,
+      Cached("UPDATE runs SET updated_at = ?, last_event_id = ? WHERE "
+             "namespace = ? AND run_id = ?"));
+  update->Bind(1, newest_time).Bind(2, newest).Bind(3, ns).Bind(4, run_id);
+  return update->Run();
 }
 
 absl::Status ReadModels::ApplyEvent(const std::string& ns,
                                     const std::string& run_id,
                                     const HistoryEvent& e) {
-  ASSIGN_OR_RETURN(
-      Statement last,
-      db_->Prepare(
-          "SELECT last_event_id FROM runs WHERE namespace = ? AND run_id = ?"));
-  last.Bind(1, ns).Bind(2, run_id);
-  ASSIGN_OR_RETURN(bool exists, last.Step());
-  if (exists && e.event_id() <= last.Int(0))
-    return absl::OkStatus();  // applied
-  if (!exists && !e.has_run_started()) {
-    return Error(absl::StatusCode::kDataLoss, "PROJECTION_GAP",
-                 absl::StrCat("run ", ns, "/", run_id, ": event ", e.event_id(),
-                              " arrived before the run's start"));
-  }
   const std::string t = Time(e.event_time());
   auto exec = [&](absl::string_view sql, auto&&... binds) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
+    ASSIGN_OR_RETURN(Statement * st, Cached(sql));
     int i = 0;
-    (st.Bind(++i, binds), ...);
-    return st.Run();
+    (st->Bind(++i, binds), ...);
+    return st->Run();
   };
   const std::string step_id = StepIdOf(e);
   int64_t duration = -1;
   auto finish_step = [&](int64_t scheduled, absl::string_view status,
                          absl::string_view code, absl::string_view message,
                          absl::string_view worker) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement started,
-                     db_->Prepare("SELECT started_at FROM steps WHERE "
-                                  "namespace = ? AND run_id = ? AND "
-                                  "scheduled_event_id = ?"));
-    started.Bind(1, ns).Bind(2, run_id).Bind(3, scheduled);
-    ASSIGN_OR_RETURN(bool found, started.Step());
-    if (found && !started.IsNull(0))
-      duration = Millis(t) - Millis(started.Text(0));
+    ASSIGN_OR_RETURN(Statement * started,
+                     Cached("SELECT started_at FROM steps WHERE "
+                            "namespace = ? AND run_id = ? AND "
+                            "scheduled_event_id = ?"));
+    started->Bind(1, ns).Bind(2, run_id).Bind(3, scheduled);
+    ASSIGN_OR_RETURN(bool found, started->Step());
+    if (found && !started->IsNull(0)) {
+      duration = Millis(t) - Millis(started->Text(0));
+    }
+    started->Reset();
     ASSIGN_OR_RETURN(
-        Statement up,
-        db_->Prepare(
+        Statement * up,
+        Cached(
             "UPDATE steps SET status = ?, finished_at = ?, started_at = "
             "COALESCE(started_at, ?), "
             "duration_ms = ?, error_code = NULLIF(?, ''), error_message = "
             "NULLIF(?, ''), "
             "worker_id = COALESCE(NULLIF(?, ''), worker_id) "
             "WHERE namespace = ? AND run_id = ? AND scheduled_event_id = ?"));
-    up.Bind(1, status)
+    up->Bind(1, status)
         .Bind(2, t)
         .Bind(3, t)
         .Bind(4, std::max<int64_t>(duration, 0))
@@ -361,7 +377,7 @@ absl::Status ReadModels::ApplyEvent(const std::string& ns,
         .Bind(8, ns)
         .Bind(9, run_id)
         .Bind(10, scheduled);
-    return up.Run();
+    return up->Run();
   };
   auto apply_decisions = [&](const auto& decisions) -> absl::Status {
     for (const std::string& d : decisions) {
@@ -532,11 +548,19 @@ absl::Status ReadModels::ApplyEvent(const std::string& ns,
            duration >= 0 ? std::optional<std::string>(absl::StrCat(duration))
                          : std::nullopt,
            absl::string_view(details)));
-  return exec(
-      "UPDATE runs SET updated_at = ?, last_event_id = ? WHERE namespace = ? "
-      "AND run_id = ?",
-      absl::string_view(t), e.event_id(), absl::string_view(ns),
-      absl::string_view(run_id));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Statement*> ReadModels::Cached(absl::string_view sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
+    it = statements_
+             .emplace(std::string(sql),
+                      std::make_unique<Statement>(std::move(st)))
+             .first;
+  }
+  return it->second.get();
 }
 
 absl::Status ReadModels::ApplyAudit(const history::SignalAuditRecord& a) {
@@ -616,17 +640,8 @@ absl::StatusOr<std::optional<RunRow>> ReadModels::GetRun(
 }
 
 absl::StatusOr<RunList> ReadModels::ListRuns(const RunQuery& q) {
-  // Keyset pagination, newest first: stable while rows are added.
-  std::string sql =
-      "SELECT namespace, run_id, workflow, version, status, created_at, "
-      "updated_at, "
-      "current_step_index, steps_completed, attempt, completion_reason, "
-      "error_code, "
-      "error_message, last_event_id FROM runs WHERE namespace = ?1 "
-      "AND (?2 = '' OR workflow = ?2) AND (?3 = '' OR status = ?3) "
-      "AND (?4 = '' OR created_at >= ?4) AND (?5 = '' OR created_at <= ?5) "
-      "AND (?6 = '' OR (created_at, run_id) < (?6, ?7)) "
-      "ORDER BY created_at DESC, run_id DESC LIMIT ?8";
+  // Keyset pagination, newest first: stable while rows are added. Only the
+  // conditions given are in the SQL, so SQLite can use the matching index.
   std::string cursor_time, cursor_run;
   if (!q.cursor.empty()) {
     size_t bar = q.cursor.find('|');
@@ -637,24 +652,47 @@ absl::StatusOr<RunList> ReadModels::ListRuns(const RunQuery& q) {
     cursor_time = q.cursor.substr(0, bar);
     cursor_run = q.cursor.substr(bar + 1);
   }
-  ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
-  st.Bind(1, q.ns)
-      .Bind(2, q.workflow)
-      .Bind(3, q.status)
-      .Bind(4, q.created_from)
-      .Bind(5, q.created_to)
-      .Bind(6, cursor_time)
-      .Bind(7, cursor_run)
-      .Bind(8, int64_t{std::max(1, q.limit) + 1});
+  std::string sql =
+      "SELECT namespace, run_id, workflow, version, status, created_at, "
+      "updated_at, "
+      "current_step_index, steps_completed, attempt, completion_reason, "
+      "error_code, "
+      "error_message, last_event_id FROM runs WHERE namespace = ?";
+  std::vector<std::string> binds = {q.ns};
+  auto add = [&](const char* clause, const std::string& value) {
+    if (value.empty()) return;
+    absl::StrAppend(&sql, " AND ", clause);
+    binds.push_back(value);
+  };
+  add("workflow = ?", q.workflow);
+  add("status = ?", q.status);
+  add("created_at >= ?", q.created_from);
+  add("created_at <= ?", q.created_to);
+  if (!q.cursor.empty()) {
+    absl::StrAppend(&sql, " AND (created_at, run_id) < (?, ?)");
+    binds.push_back(cursor_time);
+    binds.push_back(cursor_run);
+  }
+  absl::StrAppend(&sql, " ORDER BY created_at DESC, run_id DESC LIMIT ",
+                  std::max(1, q.limit) + 1);
+  ASSIGN_OR_RETURN(Statement * st, Cached(sql));
+  for (size_t i = 0; i < binds.size(); ++i) {
+    st->Bind(static_cast<int>(i + 1), binds[i]);
+  }
   RunList list;
   for (;;) {
-    ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    list.runs.push_back(RunRow{st.Text(0), st.Text(1), st.Text(2), st.Text(3),
-                               st.Text(4), st.Text(5), st.Text(6), st.Int(7),
-                               st.Int(8), st.Int(9), st.Text(10), st.Text(11),
-                               st.Text(12), st.Int(13)});
+    absl::StatusOr<bool> row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    list.runs.push_back(
+        RunRow{st->Text(0), st->Text(1), st->Text(2), st->Text(3), st->Text(4),
+               st->Text(5), st->Text(6), st->Int(7), st->Int(8), st->Int(9),
+               st->Text(10), st->Text(11), st->Text(12), st->Int(13)});
   }
+  st->Reset();
   if (static_cast<int>(list.runs.size()) > std::max(1, q.limit)) {
     list.runs.pop_back();
     list.next_cursor =

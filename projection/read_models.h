@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "history/history_store.h"
 #include "projection/sqlite.h"
@@ -123,8 +124,12 @@ class ReadModels {
                           const history::HistoryEvent& e);
   absl::Status ApplyAudit(const history::SignalAuditRecord& audit);
 
+  // Prepared statements by SQL text, reused (reset) across events.
+  absl::StatusOr<Statement*> Cached(absl::string_view sql);
+
   history::HistoryStore* store_;
   std::unique_ptr<Database> db_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Statement>> statements_;
 };
 
 }  // namespace retrace::projection
