@@ -98,6 +98,7 @@ struct Node {
   std::vector<SortTerm> terms;    // kSort / kRawSort
   bool keep_array = false;
   bool keep_singleton_array = false;  // path
+  bool simple_path = false;  // path: only plain name steps (see compile.cc)
   bool cons_array = false;
   bool tuple = false;
   std::string focus;  // @$v

@@ -16,7 +16,20 @@ absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(
   absl::flat_hash_set<absl::string_view> allowed(
       options.allowed_functions.begin(), options.allowed_functions.end());
   for (Node& node : program->arena) {
-    if (node.type == NodeType::kVariable) {
+    if (node.type == NodeType::kPath) {
+      bool simple = !node.keep_singleton_array && !node.has_group &&
+                    !node.tuple && !node.items.empty();
+      for (size_t i = 0; simple && i < node.items.size(); ++i) {
+        const Node* step = node.items[i];
+        simple = (step->type == NodeType::kName ||
+                  (i == 0 && step->type == NodeType::kVariable)) &&
+                 step->stages.empty() && step->predicates.empty() &&
+                 !step->keep_array && !step->has_group && !step->tuple &&
+                 step->focus.empty() && step->index.empty() &&
+                 step->ancestor == nullptr && !step->cons_array;
+      }
+      node.simple_path = simple;
+    } else if (node.type == NodeType::kVariable) {
       const BuiltinDef* def = FindBuiltin(node.value);
       if (def == nullptr) continue;
       if (!allowed.contains(node.value)) {

@@ -207,9 +207,13 @@ Evaluator::Evaluator(const EvalConfig& config)
     : config_(config), evaluation_id_(next_evaluation_id.fetch_add(1)) {}
 
 Frame* Evaluator::NewFrame(Frame* parent) {
-  frames_.emplace_back();
-  frames_.back().parent = parent;
-  return &frames_.back();
+  if (frames_in_block_ == kFrameBlock) {
+    frame_blocks_.emplace_back(new Frame[kFrameBlock]);
+    frames_in_block_ = 0;
+  }
+  Frame* f = &frame_blocks_.back()[frames_in_block_++];
+  f->parent = parent;
+  return f;
 }
 
 absl::Status Evaluator::CheckSequence(size_t length, int position) const {
@@ -273,7 +277,7 @@ absl::StatusOr<Value> Evaluator::Run(const Value& input_in,
     wrapped.MutableArray()->outer_wrapper = true;
     input = std::move(wrapped);
   }
-  Frame* root = NewFrame(nullptr);
+  Frame* root = &root_frame_;
   root->Bind("$", input);
   if (bindings.IsObject()) {
     for (const auto& e : bindings.object().entries) {
@@ -474,8 +478,44 @@ absl::StatusOr<Value> Evaluator::EvalVariable(const Node* node,
   return Value();
 }
 
+absl::StatusOr<Value> Evaluator::EvalSimplePath(const Node* node,
+                                                const Value& input, Frame* env,
+                                                bool* done) {
+  const auto& steps = node->items;
+  Value cur;
+  size_t i = 0;
+  if (steps[0]->type == NodeType::kVariable) {
+    ASSIGN_OR_RETURN(cur, Eval(steps[0], input, env));
+    i = 1;
+  } else {
+    cur = input;
+  }
+  for (; i < steps.size(); ++i) {
+    if (cur.IsArray()) {
+      *done = false;
+      return Value();
+    }
+    if (!cur.IsObject()) return Value();
+    const Value* v = cur.object().Find(steps[i]->value);
+    if (v == nullptr) return Value();
+    cur = *v;
+  }
+  if (cur.IsArray() && (steps.size() == 1 || cur.array().sequence)) {
+    // Single-step paths and sequences flatten differently: let the general
+    // algorithm decide.
+    *done = false;
+    return Value();
+  }
+  return cur;
+}
+
 absl::StatusOr<Value> Evaluator::EvalPath(const Node* node, const Value& input,
                                           Frame* env) {
+  if (node->simple_path && !input.IsArray()) {
+    bool done = true;
+    ASSIGN_OR_RETURN(Value v, EvalSimplePath(node, input, env, &done));
+    if (done) return v;
+  }
   Value input_seq;
   const auto& steps = node->items;
   if (input.IsArray() && steps[0]->type != NodeType::kVariable) {
@@ -535,36 +575,35 @@ absl::StatusOr<Value> Evaluator::EvalStep(const Node* step, const Value& input,
     if (!step->stages.empty()) return EvalStages(step->stages, result, env);
     return result;
   }
-  std::vector<Value> results;
+  auto* cell = new ArrayCell();
+  cell->sequence = true;
+  Value result = Value::FromArray(cell);
+  size_t count = 0;
+  Value single_array;  // the only result, when it is a non-sequence array
   auto one = [&](const Value& item) -> absl::Status {
     ASSIGN_OR_RETURN(Value res, Eval(step, item, env));
     for (const Stage& s : step->stages) {
       ASSIGN_OR_RETURN(res, EvalFilter(s.expr, res, env));
     }
-    if (res.IsDefined()) results.push_back(std::move(res));
+    if (res.IsUndefined()) return absl::OkStatus();
+    ++count;
+    if (count == 1 && res.IsArray() && !res.array().sequence)
+      single_array = res;
+    if (!res.IsArray() || res.array().cons) {
+      cell->items.push_back(std::move(res));
+    } else {
+      for (const Value& v : res.items()) cell->items.push_back(v);
+    }
     return absl::OkStatus();
   };
   if (input.IsArray()) {
-    results.reserve(input.items().size());
     for (const Value& item : input.items()) RETURN_IF_ERROR(one(item));
   } else {
     RETURN_IF_ERROR(one(input));
   }
-  if (last_step && results.size() == 1 && results[0].IsArray() &&
-      !results[0].array().sequence) {
-    return results[0];
-  }
-  std::vector<Value> flat;
-  flat.reserve(results.size());
-  for (Value& res : results) {
-    if (!res.IsArray() || res.array().cons) {
-      flat.push_back(std::move(res));
-    } else {
-      for (const Value& v : res.items()) flat.push_back(v);
-    }
-  }
-  RETURN_IF_ERROR(CheckSequence(flat.size(), step->position));
-  return MakeSequence(std::move(flat));
+  if (last_step && count == 1 && single_array.IsDefined()) return single_array;
+  RETURN_IF_ERROR(CheckSequence(cell->items.size(), step->position));
+  return result;
 }
 
 Frame* Evaluator::FrameFromTuple(Frame* env, const Value& tuple) {
@@ -1204,7 +1243,7 @@ absl::StatusOr<Value> Evaluator::ApplyInner(const Value& fn,
     case FunctionValue::kBuiltin: {
       const BuiltinDef* def = f->builtin;
       ASSIGN_OR_RETURN(args, ValidateArgs(*def->signature, std::move(args),
-                                          input, "$" + def->name, position));
+                                          input, def->display_name, position));
       CallContext ctx{this, input, env, position};
       return def->fn(ctx, args);
     }

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "expr/internal/ast.h"
@@ -36,7 +37,7 @@ class Evaluator;
 // A scope of variable bindings.
 struct Frame {
   Frame* parent = nullptr;
-  std::vector<std::pair<std::string, Value>> vars;
+  absl::InlinedVector<std::pair<std::string, Value>, 2> vars;
   void Bind(absl::string_view name, Value v) {
     for (auto& e : vars) {
       if (e.first == name) {
@@ -68,7 +69,8 @@ using BuiltinFn = absl::StatusOr<Value> (*)(CallContext& ctx,
                                             std::vector<Value>& args);
 
 struct BuiltinDef {
-  std::string name;  // without '$'
+  std::string name;          // without '$'
+  std::string display_name;  // with '$', for messages
   std::shared_ptr<const Signature> signature;
   BuiltinFn fn;
   int arity;  // as jsonata-js reports it to higher-order functions
@@ -162,6 +164,10 @@ class Evaluator {
                                   Frame* env);
   absl::StatusOr<Value> EvalPath(const Node* node, const Value& input,
                                  Frame* env);
+  // Paths of plain field names (optionally after a variable) over single
+  // objects; sets *done = false when the general algorithm is needed.
+  absl::StatusOr<Value> EvalSimplePath(const Node* node, const Value& input,
+                                       Frame* env, bool* done);
   absl::StatusOr<Value> EvalStep(const Node* step, const Value& input,
                                  Frame* env, bool last_step);
   absl::StatusOr<Value> EvalTupleStep(const Node* step, const Value& input,
@@ -199,7 +205,11 @@ class Evaluator {
 
   EvalConfig config_;
   uint64_t evaluation_id_;
-  std::deque<Frame> frames_;
+  // Frames live in fixed-size blocks so pointers to them stay valid.
+  static constexpr size_t kFrameBlock = 32;
+  std::vector<std::unique_ptr<Frame[]>> frame_blocks_;
+  size_t frames_in_block_ = kFrameBlock;
+  Frame root_frame_;
   std::vector<std::shared_ptr<const Program>> eval_programs_;
   int64_t steps_ = 0;
   int depth_ = 0;

@@ -1302,6 +1302,7 @@ const Registry& GetRegistry() {
     for (const Spec& s : kSpecs) {
       auto def = std::make_unique<BuiltinDef>();
       def->name = s.name;
+      def->display_name = std::string("$") + s.name;
       auto sig = ParseSignature(s.signature, 0);
       def->signature = *sig;
       def->fn = s.fn;

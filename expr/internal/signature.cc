@@ -160,6 +160,17 @@ absl::StatusOr<std::vector<Value>> ValidateArgs(const Signature& sig,
                                                 const Value& context,
                                                 absl::string_view name,
                                                 int position) {
+  // Fast path: one argument per parameter, each of an accepted type, and no
+  // array parameter that would need wrapping.
+  if (args.size() == sig.params.size()) {
+    bool simple = true;
+    for (size_t i = 0; simple && i < args.size(); ++i) {
+      const SigParam& p = sig.params[i];
+      simple = p.quant != SigParam::kPlus && p.type != 'a' &&
+               Allowed(p, TypeSymbol(args[i])) && !args[i].IsUndefined();
+    }
+    if (simple) return args;
+  }
   std::string syms;
   syms.reserve(args.size());
   for (const Value& a : args) syms.push_back(TypeSymbol(a));
