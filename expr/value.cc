@@ -224,9 +224,13 @@ std::string FormatNumber(double d, int precision) {
     std::snprintf(buf, sizeof(buf), "%.*e", precision - 1, d);
     d = std::strtod(buf, nullptr);
   }
-  // Shortest representation that round-trips.
-  int digits_wanted = 1;
-  for (; digits_wanted <= 17; ++digits_wanted) {
+  if (d == std::floor(d) && std::fabs(d) < 1e15) {
+    return std::to_string(static_cast<int64_t>(d));
+  }
+  // Shortest representation that round-trips: rounding to 15 significant
+  // digits and dropping trailing zeros finds it whenever 15 or fewer digits
+  // suffice; otherwise 16 or 17 do.
+  for (int digits_wanted = 15; digits_wanted <= 17; ++digits_wanted) {
     std::snprintf(buf, sizeof(buf), "%.*e", digits_wanted - 1, d);
     if (std::strtod(buf, nullptr) == d) break;
   }

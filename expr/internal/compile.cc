@@ -9,6 +9,39 @@
 
 namespace retrace::expr::internal {
 
+namespace {
+
+// True when `node` or anything below it binds a variable.
+bool ContainsBind(const Node* node) {
+  if (node == nullptr) return false;
+  if (node->type == NodeType::kBind) return true;
+  if (ContainsBind(node->lhs) || ContainsBind(node->rhs) ||
+      ContainsBind(node->third)) {
+    return true;
+  }
+  for (const Node* n : node->items) {
+    if (ContainsBind(n)) return true;
+  }
+  for (const auto& [k, v] : node->pairs) {
+    if (ContainsBind(k) || ContainsBind(v)) return true;
+  }
+  for (const auto& [k, v] : node->group) {
+    if (ContainsBind(k) || ContainsBind(v)) return true;
+  }
+  for (const Stage& s : node->predicates) {
+    if (ContainsBind(s.expr)) return true;
+  }
+  for (const Stage& s : node->stages) {
+    if (ContainsBind(s.expr)) return true;
+  }
+  for (const SortTerm& t : node->terms) {
+    if (ContainsBind(t.expr)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(
     absl::string_view source, const Options& options) {
   ASSIGN_OR_RETURN(std::shared_ptr<Program> program,
@@ -16,7 +49,11 @@ absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(
   absl::flat_hash_set<absl::string_view> allowed(
       options.allowed_functions.begin(), options.allowed_functions.end());
   for (Node& node : program->arena) {
-    if (node.type == NodeType::kPath) {
+    if (node.type == NodeType::kBlock) {
+      // A block without bindings needs no scope of its own; lambdas inside it
+      // see the same variables either way.
+      node.block_needs_frame = ContainsBind(&node);
+    } else if (node.type == NodeType::kPath) {
       bool simple = !node.keep_singleton_array && !node.has_group &&
                     !node.tuple && !node.items.empty();
       for (size_t i = 0; simple && i < node.items.size(); ++i) {

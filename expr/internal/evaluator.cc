@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
 
 #include "absl/container/flat_hash_map.h"
@@ -47,6 +48,27 @@ absl::Status NotFinite(double d, int position) {
 }  // namespace
 
 bool IsSequence(const Value& v) { return v.IsArray() && v.array().sequence; }
+
+namespace {
+bool AllFinite(const Value& x) {
+  switch (x.type()) {
+    case Value::Type::kNumber:
+      return std::isfinite(x.number());
+    case Value::Type::kArray:
+      for (const Value& y : x.items()) {
+        if (!AllFinite(y)) return false;
+      }
+      return true;
+    case Value::Type::kObject:
+      for (const auto& e : x.object().entries) {
+        if (!AllFinite(e.second)) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+}  // namespace
 
 Value MakeSequence() {
   auto* cell = new ArrayCell();
@@ -100,20 +122,7 @@ absl::StatusOr<std::string> ToJsString(const Value& v, bool pretty,
     return LangError("D3001", position,
                      "Attempting to invoke string function on Infinity or NaN");
   }
-  std::function<bool(const Value&)> finite = [&](const Value& x) {
-    if (x.IsNumber()) return static_cast<bool>(std::isfinite(x.number()));
-    if (x.IsArray()) {
-      for (const Value& y : x.items()) {
-        if (!finite(y)) return false;
-      }
-    } else if (x.IsObject()) {
-      for (const auto& e : x.object().entries) {
-        if (!finite(e.second)) return false;
-      }
-    }
-    return true;
-  };
-  if (!finite(v)) {
+  if (!AllFinite(v)) {
     return LangError("D1001", position, "Number out of range");
   }
   const Value* target = &v;
@@ -204,7 +213,15 @@ Value BuiltinValue(const BuiltinDef* def) {
 // ---------------------------------------------------------------------------
 
 Evaluator::Evaluator(const EvalConfig& config)
-    : config_(config), evaluation_id_(next_evaluation_id.fetch_add(1)) {}
+    : config_(config),
+      evaluation_id_(
+          next_evaluation_id.fetch_add(1, std::memory_order_relaxed)),
+      step_limit_(config.options->max_steps > 0
+                      ? config.options->max_steps
+                      : std::numeric_limits<int64_t>::max()),
+      depth_limit_(config.options->max_depth > 0
+                       ? config.options->max_depth
+                       : std::numeric_limits<int>::max()) {}
 
 Frame* Evaluator::NewFrame(Frame* parent) {
   if (frames_in_block_ == kFrameBlock) {
@@ -239,7 +256,6 @@ absl::Status Evaluator::CheckString(size_t length, int position) const {
 }
 
 absl::Status Evaluator::CheckBudget(const Node* node) {
-  ++steps_;
   const Options& o = options();
   if (o.max_steps > 0 && steps_ > o.max_steps) {
     return retrace::Error(
@@ -293,7 +309,11 @@ absl::StatusOr<Value> Evaluator::Run(const Value& input_in,
 
 absl::StatusOr<Value> Evaluator::Eval(const Node* node, const Value& input,
                                       Frame* env) {
-  RETURN_IF_ERROR(CheckBudget(node));
+  ++steps_;
+  if (ABSL_PREDICT_FALSE(steps_ > step_limit_ || depth_ >= depth_limit_ ||
+                         (has_deadline_ && (steps_ & 1023) == 0))) {
+    RETURN_IF_ERROR(CheckBudget(node));
+  }
   ++depth_;
   absl::StatusOr<Value> r = EvalInner(node, input, env);
   --depth_;
@@ -416,7 +436,7 @@ absl::StatusOr<Value> Evaluator::EvalInner(const Node* node, const Value& input,
       return Eval(node->rhs, input, env);
     }
     case NodeType::kBlock: {
-      Frame* frame = NewFrame(env);
+      Frame* frame = node->block_needs_frame ? NewFrame(env) : env;
       Value result;
       for (const Node* item : node->items) {
         ASSIGN_OR_RETURN(result, Eval(item, input, frame));
@@ -759,11 +779,12 @@ absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
                                             const Value& input, Frame* env) {
   ASSIGN_OR_RETURN(Value lhs, Eval(node->lhs, input, env));
   const std::string& op = node->value;
+  const BinOp bop = node->op;
   int pos = node->position;
-  if (node->type == NodeType::kBinary && (op == "and" || op == "or")) {
+  if (bop == BinOp::kAnd || bop == BinOp::kOr) {
     bool l = Truthy(lhs);
-    if (op == "and" && !l) return Value::Bool(false);
-    if (op == "or" && l) return Value::Bool(true);
+    if (bop == BinOp::kAnd && !l) return Value::Bool(false);
+    if (bop == BinOp::kOr && l) return Value::Bool(true);
     ASSIGN_OR_RETURN(Value rhs, Eval(node->rhs, input, env));
     return Value::Bool(Truthy(rhs));
   }
@@ -800,9 +821,8 @@ absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
       cell->items.push_back(Value::Number(v));
     return Value::FromArray(cell);
   }
-  char c0 = op[0];
-  if (op.size() == 1 &&
-      (c0 == '+' || c0 == '-' || c0 == '*' || c0 == '/' || c0 == '%')) {
+  if (bop <= BinOp::kMod) {
+    char c0 = op[0];
     if (lhs.IsDefined() && !lhs.IsNumber()) {
       return LangError("T2001", pos,
                        absl::StrCat("The left side of the ", op,
@@ -837,12 +857,12 @@ absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
     }
     return Value::Number(r);
   }
-  if (op == "=" || op == "!=") {
+  if (bop == BinOp::kEq || bop == BinOp::kNe) {
     if (lhs.IsUndefined() || rhs.IsUndefined()) return Value::Bool(false);
     bool eq = DeepEqual(lhs, rhs);
-    return Value::Bool(op == "=" ? eq : !eq);
+    return Value::Bool(bop == BinOp::kEq ? eq : !eq);
   }
-  if (op == "<" || op == "<=" || op == ">" || op == ">=") {
+  if (bop >= BinOp::kLt && bop <= BinOp::kGe) {
     bool lc = lhs.IsUndefined() || lhs.IsString() || lhs.IsNumber();
     bool rc = rhs.IsUndefined() || rhs.IsString() || rhs.IsNumber();
     if (!lc || !rc) {
@@ -866,13 +886,13 @@ absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
       int c = lhs.str().compare(rhs.str());
       cmp = c < 0 ? -1 : (c > 0 ? 1 : 0);
     }
-    bool r = op == "<"    ? cmp < 0
-             : op == "<=" ? cmp <= 0
-             : op == ">"  ? cmp > 0
-                          : cmp >= 0;
+    bool r = bop == BinOp::kLt   ? cmp < 0
+             : bop == BinOp::kLe ? cmp <= 0
+             : bop == BinOp::kGt ? cmp > 0
+                                 : cmp >= 0;
     return Value::Bool(r);
   }
-  if (op == "&") {
+  if (bop == BinOp::kConcat) {
     std::string out;
     if (lhs.IsDefined()) {
       ASSIGN_OR_RETURN(out, ToJsString(lhs, false, pos));
@@ -884,7 +904,7 @@ absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
     RETURN_IF_ERROR(CheckString(out.size(), pos));
     return Value::String(std::move(out));
   }
-  if (op == "in") {
+  if (bop == BinOp::kIn) {
     if (lhs.IsUndefined() || rhs.IsUndefined()) return Value::Bool(false);
     auto same = [&](const Value& x) {
       if (x.IsArray() || x.IsObject() || x.IsFunction()) {
@@ -943,7 +963,21 @@ absl::StatusOr<Value> Evaluator::EvalGroup(
     size_t expr_index;
   };
   std::vector<Group> groups;
-  absl::flat_hash_map<std::string, size_t> index;
+  absl::flat_hash_map<std::string, size_t> index;  // used past 8 groups
+  auto find_group = [&](const std::string& key) -> Group* {
+    if (groups.size() <= 8) {
+      for (Group& g : groups) {
+        if (g.key == key) return &g;
+      }
+      return nullptr;
+    }
+    if (index.empty()) {
+      for (size_t i = 0; i < groups.size(); ++i)
+        index.emplace(groups[i].key, i);
+    }
+    auto it = index.find(key);
+    return it == index.end() ? nullptr : &groups[it->second];
+  };
   for (const Value& item : *items) {
     Frame* e = reduce ? FrameFromTuple(env, item) : env;
     for (size_t p = 0; p < pairs.size(); ++p) {
@@ -956,9 +990,9 @@ absl::StatusOr<Value> Evaluator::EvalGroup(
                                       "to a string; got: ",
                                       ToJson(key)));
       }
-      auto it = index.find(key.str());
-      if (it != index.end()) {
-        Group& g = groups[it->second];
+      Group* found = find_group(key.str());
+      if (found != nullptr) {
+        Group& g = *found;
         if (g.expr_index != p) {
           return LangError("D1009", position,
                            absl::StrCat("Multiple key definitions evaluate to "
@@ -967,13 +1001,14 @@ absl::StatusOr<Value> Evaluator::EvalGroup(
         }
         g.data = AppendValues(g.data, item);
       } else {
-        index.emplace(key.str(), groups.size());
+        if (!index.empty()) index.emplace(key.str(), groups.size());
         groups.push_back(Group{key.str(), item, p});
       }
     }
   }
   Value result = Value::Object();
   ObjectCell* obj = result.MutableObject();
+  obj->entries.reserve(groups.size());
   for (Group& g : groups) {
     Value context = g.data;
     Frame* e = env;

@@ -211,6 +211,8 @@ class Evaluator {
   size_t frames_in_block_ = kFrameBlock;
   Frame root_frame_;
   std::vector<std::shared_ptr<const Program>> eval_programs_;
+  const int64_t step_limit_;
+  const int depth_limit_;
   int64_t steps_ = 0;
   int depth_ = 0;
   absl::Time deadline_;

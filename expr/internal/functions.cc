@@ -161,6 +161,7 @@ bool IsRegex(const Value& v) {
 Value MatchObject(absl::string_view s, const RegexMatch& m) {
   Value o = Value::Object();
   ObjectCell* c = o.MutableObject();
+  c->entries.reserve(3);
   c->Set("match",
          Value::String(std::string(s.substr(m.start, m.end - m.start))));
   c->Set("index", Value::Number(CodePointLength(s.substr(0, m.start))));

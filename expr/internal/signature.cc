@@ -1,5 +1,6 @@
 #include "expr/internal/signature.h"
 
+#include "absl/container/inlined_vector.h"
 #include "expr/internal/errors.h"
 
 namespace retrace::expr::internal {
@@ -136,8 +137,9 @@ bool Allowed(const SigParam& p, char s) {
 // Backtracking match of the symbol string against the parameters, as an
 // anchored regular expression would. Fills `lengths` with the count of
 // symbols each parameter consumed.
+template <typename Lengths>
 bool Match(const std::vector<SigParam>& params, size_t pi,
-           const std::string& syms, size_t pos, std::vector<int>* lengths) {
+           const std::string& syms, size_t pos, Lengths* lengths) {
   if (pi == params.size()) return pos == syms.size();
   const SigParam& p = params[pi];
   size_t max_take = 0;
@@ -174,7 +176,7 @@ absl::StatusOr<std::vector<Value>> ValidateArgs(const Signature& sig,
   std::string syms;
   syms.reserve(args.size());
   for (const Value& a : args) syms.push_back(TypeSymbol(a));
-  std::vector<int> lengths(sig.params.size(), 0);
+  absl::InlinedVector<int, 8> lengths(sig.params.size(), 0);
   if (!Match(sig.params, 0, syms, 0, &lengths)) {
     // Find how far a prefix of the parameters matches.
     size_t good_to = 0;
