@@ -246,14 +246,67 @@ absl::StatusOr<Value> FnSubstringAfter(CallContext&, Args& a) {
   return Value::String(a[0].str().substr(pos + a[1].str().size()));
 }
 
+// Simple case mapping for ASCII, Latin-1, Latin Extended-A, Greek and
+// Cyrillic (the scripts JavaScript's toUpperCase changes one-to-one).
+uint32_t ToUpperCp(uint32_t c) {
+  if (c < 0x80) return (c >= 'a' && c <= 'z') ? c - 32 : c;
+  if (c >= 0xE0 && c <= 0xFE && c != 0xF7) return c - 32;
+  if (c == 0xFF) return 0x178;
+  if (c >= 0x100 && c <= 0x17F) {
+    if (c == 0x131) return 0x49;
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) {
+      return (c % 2 == 0) ? c - 1 : c;
+    }
+    if (c == 0x138 || c == 0x149 || c == 0x130 || c == 0x178) return c;
+    if (c == 0x17F) return 0x53;
+    return (c % 2 == 1) ? c - 1 : c;
+  }
+  if (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) return c - 32;
+  if (c == 0x3C2) return 0x3A3;
+  if (c >= 0x430 && c <= 0x44F) return c - 32;
+  if (c >= 0x450 && c <= 0x45F) return c - 80;
+  return c;
+}
+
+uint32_t ToLowerCp(uint32_t c) {
+  if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
+  if (c == 0x178) return 0xFF;
+  if (c >= 0x100 && c <= 0x17F) {
+    if (c == 0x130) return 0x69;
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) {
+      return (c % 2 == 1) ? c + 1 : c;
+    }
+    if (c == 0x138 || c == 0x149 || c == 0x131 || c == 0x17F) return c;
+    return (c % 2 == 0) ? c + 1 : c;
+  }
+  if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
+  if (c >= 0x410 && c <= 0x42F) return c + 32;
+  if (c >= 0x400 && c <= 0x40F) return c + 80;
+  return c;
+}
+
+std::string MapCase(const std::string& s, uint32_t (*f)(uint32_t)) {
+  bool ascii = true;
+  for (unsigned char c : s) ascii = ascii && c < 0x80;
+  if (ascii) {
+    std::string out = s;
+    for (char& c : out) c = static_cast<char>(f(static_cast<unsigned char>(c)));
+    return out;
+  }
+  std::string out;
+  for (uint32_t cp : DecodeUtf8(s)) AppendUtf8(f(cp), &out);
+  return out;
+}
+
 absl::StatusOr<Value> FnUppercase(CallContext&, Args& a) {
   if (Arg(a, 0).IsUndefined()) return Value();
-  return Value::String(absl::AsciiStrToUpper(a[0].str()));
+  return Value::String(MapCase(a[0].str(), ToUpperCp));
 }
 
 absl::StatusOr<Value> FnLowercase(CallContext&, Args& a) {
   if (Arg(a, 0).IsUndefined()) return Value();
-  return Value::String(absl::AsciiStrToLower(a[0].str()));
+  return Value::String(MapCase(a[0].str(), ToLowerCp));
 }
 
 absl::StatusOr<Value> FnTrim(CallContext&, Args& a) {
@@ -1173,10 +1226,10 @@ absl::StatusOr<Value> FnToMillis(CallContext& ctx, Args& a) {
   if (Arg(a, 0).IsUndefined()) return Value();
   if (Arg(a, 1).IsDefined())
     return NotImplemented("toMillis with a picture", ctx.position);
+  // The ISO 8601 forms jsonata-js accepts without a picture.
   static const re2::RE2 re(
-      "(\\d{4})(?:-(\\d{2})(?:-(\\d{2})(?:[T "
-      "](\\d{2}):(\\d{2})(?::(\\d{2})(?:[.,](\\d+))?)?"
-      "(Z|[+-]\\d{2}:?\\d{2})?)?)?)?");
+      "(\\d{4})(?:-(\\d{2}))?(?:-(\\d{2}))?(?:T(\\d{2}):(\\d{2}):(\\d{2}))?"
+      "(?:\\.(\\d+))?(Z|[+-]\\d{2}:?\\d{2})?");
   std::string y, mo, d, h, mi, s, frac, zone;
   if (!re2::RE2::FullMatch(a[0].str(), re, &y, &mo, &d, &h, &mi, &s, &frac,
                            &zone)) {
@@ -1327,6 +1380,30 @@ const BuiltinDef* FindBuiltin(absl::string_view name) {
 absl::StatusOr<std::shared_ptr<const RegexProgram>> CompileRegex(
     absl::string_view pattern, absl::string_view flags, int64_t max_mem,
     int position) {
+  // JavaScript -> RE2 spellings that differ: named groups and \uXXXX.
+  std::string translated;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      if (pattern[i + 1] == 'u' && i + 5 < pattern.size() &&
+          std::all_of(pattern.begin() + i + 2, pattern.begin() + i + 6,
+                      [](char h) { return isxdigit(static_cast<unsigned char>(h)) != 0; })) {
+        absl::StrAppend(&translated, "\\x{", pattern.substr(i + 2, 4), "}");
+        i += 5;
+        continue;
+      }
+      translated.push_back(c);
+      translated.push_back(pattern[++i]);
+      continue;
+    }
+    if (c == '(' && pattern.substr(i, 3) == "(?<" && i + 3 < pattern.size() &&
+        pattern[i + 3] != '=' && pattern[i + 3] != '!') {
+      translated += "(?P<";
+      i += 2;
+      continue;
+    }
+    translated.push_back(c);
+  }
   std::string prefix;
   for (char f : flags) {
     if (f == 'i') prefix += "(?i)";
@@ -1335,7 +1412,7 @@ absl::StatusOr<std::shared_ptr<const RegexProgram>> CompileRegex(
   re2::RE2::Options opts;
   opts.set_max_mem(max_mem);
   opts.set_log_errors(false);
-  auto re = std::make_shared<re2::RE2>(absl::StrCat(prefix, pattern), opts);
+  auto re = std::make_shared<re2::RE2>(absl::StrCat(prefix, translated), opts);
   if (!re->ok()) {
     if (re->error_code() == re2::RE2::ErrorPatternTooLarge) {
       return retrace::Error(
