@@ -56,6 +56,7 @@ absl::StatusOr<Value> CompiledExpression::Evaluate(const Value& input,
   internal::EvalConfig config{options_.get(), clock->NowMillis(), program_};
   internal::Evaluator evaluator(config);
   ASSIGN_OR_RETURN(Value result, evaluator.Run(input, bindings));
+  if (NestingExceeds(result)) return internal::TooDeep(0);
   int64_t limit = options_->max_output_bytes;
   if (limit > 0 &&
       (result.IsArray() || result.IsObject() || result.IsString())) {

@@ -242,3 +242,26 @@ TEST(ExprTest, TransformCopiesInput) {
 
 }  // namespace
 }  // namespace retrace::expr
+
+namespace retrace::expr {
+namespace {
+
+TEST(ExprTest, DeeplyNestedValuesAreRejectedNotCrashed) {
+  Options options;
+  options.max_steps = 0;
+  EXPECT_EQ(
+      Eval("($f := function($x, $n){ $n = 0 ? $x : $f({\"a\": $x}, $n - 1) }; "
+           "$f(1, 100000))",
+           "null", options),
+      "error EXPR_OUTPUT_TOO_LARGE");
+  std::string deep(5000, '[');
+  EXPECT_THAT(ParseJson(deep + std::string(5000, ']')),
+              HasErrorCode("EXPR_JSON_PARSE"));
+}
+
+TEST(ExprTest, PadIsLinear) {
+  EXPECT_EQ(Eval("$length($pad('x', 1000000, 'ab'))"), "1000000");
+}
+
+}  // namespace
+}  // namespace retrace::expr

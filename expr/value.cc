@@ -64,6 +64,20 @@ void ObjectCell::Erase(absl::string_view key) {
   }
 }
 
+void Value::Destroy(HeapCell* cell) {
+  thread_local bool destroying = false;
+  thread_local std::vector<HeapCell*> pending;
+  pending.push_back(cell);
+  if (destroying) return;  // the outer call deletes it
+  destroying = true;
+  while (!pending.empty()) {
+    HeapCell* c = pending.back();
+    pending.pop_back();
+    delete c;  // may push more cells
+  }
+  destroying = false;
+}
+
 ArrayCell* Value::MutableArray() {
   if (RefCount() > 1) {
     auto* copy = new ArrayCell();
@@ -126,6 +140,21 @@ bool DeepEqual(const Value& a, const Value& b) {
   return false;
 }
 
+bool NestingExceeds(const Value& v, int limit) {
+  if (!v.IsArray() && !v.IsObject()) return false;
+  if (limit <= 0) return true;
+  if (v.IsArray()) {
+    for (const Value& x : v.items()) {
+      if (NestingExceeds(x, limit - 1)) return true;
+    }
+  } else {
+    for (const auto& e : v.object().entries) {
+      if (NestingExceeds(e.second, limit - 1)) return true;
+    }
+  }
+  return false;
+}
+
 namespace {
 
 // RapidJSON SAX handler that builds Values on a stack.
@@ -143,6 +172,7 @@ class Builder {
     return Add(Value::String(std::string(s, len)));
   }
   bool StartObject() {
+    if (stack_.size() >= kMaxValueNesting) return false;
     stack_.push_back(Frame{Value::Object(), {}});
     return true;
   }
@@ -152,6 +182,7 @@ class Builder {
   }
   bool EndObject(rapidjson::SizeType) { return Pop(); }
   bool StartArray() {
+    if (stack_.size() >= kMaxValueNesting) return false;
     stack_.push_back(Frame{Value::Array(), {}});
     return true;
   }
@@ -195,7 +226,8 @@ absl::StatusOr<Value> ParseJson(absl::string_view json) {
       ms);
   rapidjson::ParseResult ok =
       reader.Parse<rapidjson::kParseFullPrecisionFlag |
-                   rapidjson::kParseStopWhenDoneFlag>(is, builder);
+                   rapidjson::kParseStopWhenDoneFlag |
+                   rapidjson::kParseIterativeFlag>(is, builder);
   if (!ok) {
     return retrace::Error(
         absl::StatusCode::kInvalidArgument, "EXPR_JSON_PARSE",

@@ -83,7 +83,15 @@ Value MakeSequence(std::vector<Value> items) {
   return Value::FromArray(cell);
 }
 
-bool Truthy(const Value& v) {
+namespace {
+bool TruthyAt(const Value& v, int depth);
+}  // namespace
+
+bool Truthy(const Value& v) { return TruthyAt(v, 0); }
+
+namespace {
+bool TruthyAt(const Value& v, int depth) {
+  if (depth > kMaxValueNesting) return true;
   switch (v.type()) {
     case Value::Type::kUndefined:
     case Value::Type::kNull:
@@ -99,23 +107,32 @@ bool Truthy(const Value& v) {
       return v.object().size() > 0;
     case Value::Type::kArray: {
       const auto& items = v.items();
-      if (items.size() == 1) return Truthy(items[0]);
+      if (items.size() == 1) return TruthyAt(items[0], depth + 1);
       for (const Value& item : items) {
-        if (Truthy(item)) return true;
+        if (TruthyAt(item, depth + 1)) return true;
       }
       return false;
     }
   }
   return false;
 }
+}  // namespace
 
 Value ToBoolean(const Value& v) {
   if (v.IsUndefined()) return Value();
   return Value::Bool(Truthy(v));
 }
 
+absl::Status TooDeep(int position) {
+  return retrace::Error(
+      absl::StatusCode::kResourceExhausted, "EXPR_OUTPUT_TOO_LARGE",
+      absl::StrCat("value nested deeper than ", kMaxValueNesting,
+                   " levels (at position ", position, ")"));
+}
+
 absl::StatusOr<std::string> ToJsString(const Value& v, bool pretty,
                                        int position) {
+  if (NestingExceeds(v)) return TooDeep(position);
   if (v.IsString()) return v.str();
   if (v.IsFunction()) return std::string();
   if (v.IsNumber() && !std::isfinite(v.number())) {
@@ -152,12 +169,22 @@ Value AppendValues(const Value& a, const Value& b) {
   return Value::Array(std::move(items));
 }
 
+namespace {
+Value LookupFieldAt(const Value& input, absl::string_view key, int depth);
+}  // namespace
+
 Value LookupField(const Value& input, absl::string_view key) {
+  return LookupFieldAt(input, key, 0);
+}
+
+namespace {
+Value LookupFieldAt(const Value& input, absl::string_view key, int depth) {
   if (input.IsArray()) {
+    if (depth > kMaxValueNesting) return Value();
     Value result = MakeSequence();
     ArrayCell* out = result.MutableArray();
     for (const Value& item : input.items()) {
-      Value res = LookupField(item, key);
+      Value res = LookupFieldAt(item, key, depth + 1);
       if (res.IsUndefined()) continue;
       if (res.IsArray()) {
         for (const Value& v : res.items()) out->items.push_back(v);
@@ -173,6 +200,7 @@ Value LookupField(const Value& input, absl::string_view key) {
   }
   return Value();
 }
+}  // namespace
 
 Value DeepClone(const Value& v) {
   if (v.IsArray()) {
@@ -403,6 +431,7 @@ absl::StatusOr<Value> Evaluator::EvalInner(const Node* node, const Value& input,
     }
     case NodeType::kDescendant: {
       if (input.IsUndefined()) return Value();
+      if (NestingExceeds(input)) return TooDeep(node->position);
       std::vector<Value> out;
       std::function<void(const Value&)> rec = [&](const Value& x) {
         if (!x.IsArray()) out.push_back(x);
@@ -859,6 +888,7 @@ absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
   }
   if (bop == BinOp::kEq || bop == BinOp::kNe) {
     if (lhs.IsUndefined() || rhs.IsUndefined()) return Value::Bool(false);
+    if (NestingExceeds(lhs) || NestingExceeds(rhs)) return TooDeep(pos);
     bool eq = DeepEqual(lhs, rhs);
     return Value::Bool(bop == BinOp::kEq ? eq : !eq);
   }
@@ -1340,6 +1370,7 @@ absl::StatusOr<Value> Evaluator::ApplyTransform(const FunctionValue* f,
                                                 const Value& obj) {
   if (obj.IsUndefined()) return Value();
   const Node* node = f->node;
+  if (NestingExceeds(obj)) return TooDeep(node->position);
   Value result = DeepClone(obj);
   ASSIGN_OR_RETURN(Value matches, Eval(node->lhs, result, f->env));
   if (matches.IsUndefined()) return result;

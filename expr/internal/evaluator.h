@@ -233,6 +233,8 @@ absl::StatusOr<std::string> ToJsString(const Value& v, bool pretty,
 Value AppendValues(const Value& a, const Value& b);
 // fn.lookup.
 Value LookupField(const Value& input, absl::string_view key);
+// EXPR_OUTPUT_TOO_LARGE for values nested deeper than kMaxValueNesting.
+absl::Status TooDeep(int position);
 // Deep copy into fresh cells.
 Value DeepClone(const Value& v);
 // Counts UTF-8 code points.

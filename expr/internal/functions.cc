@@ -339,8 +339,9 @@ absl::StatusOr<Value> FnPad(CallContext& ctx, Args& a) {
   RETURN_IF_ERROR(
       ctx.eval->CheckString(pad * ch.size() + s.size(), ctx.position));
   std::string padding;
-  while (static_cast<int64_t>(CodePointLength(padding)) < pad) padding += ch;
-  padding = SliceCodePoints(padding, 0, pad);
+  int64_t ch_len = CodePointLength(ch);
+  for (int64_t n = 0; n < pad; n += ch_len) padding += ch;
+  if (ch_len > 1) padding = SliceCodePoints(padding, 0, pad);
   return Value::String(width > 0 ? s + padding : padding + s);
 }
 
@@ -899,9 +900,10 @@ absl::StatusOr<Value> FnShuffle(CallContext&, Args& a) {
   return Value::Array(std::move(items));
 }
 
-absl::StatusOr<Value> FnDistinct(CallContext&, Args& a) {
+absl::StatusOr<Value> FnDistinct(CallContext& ctx, Args& a) {
   const Value& arr = Arg(a, 0);
   if (arr.IsUndefined()) return Value();
+  if (NestingExceeds(arr)) return TooDeep(ctx.position);
   if (!arr.IsArray() || arr.items().size() <= 1) return arr;
   std::vector<Value> out;
   for (const Value& v : arr.items()) {
@@ -1102,7 +1104,8 @@ absl::StatusOr<Value> FnType(CallContext&, Args& a) {
   return Value::String(std::string(TypeName(a[0])));
 }
 
-absl::StatusOr<Value> FnClone(CallContext&, Args& a) {
+absl::StatusOr<Value> FnClone(CallContext& ctx, Args& a) {
+  if (NestingExceeds(Arg(a, 0))) return TooDeep(ctx.position);
   return DeepClone(Arg(a, 0));
 }
 
@@ -1387,7 +1390,9 @@ absl::StatusOr<std::shared_ptr<const RegexProgram>> CompileRegex(
     if (c == '\\' && i + 1 < pattern.size()) {
       if (pattern[i + 1] == 'u' && i + 5 < pattern.size() &&
           std::all_of(pattern.begin() + i + 2, pattern.begin() + i + 6,
-                      [](char h) { return isxdigit(static_cast<unsigned char>(h)) != 0; })) {
+                      [](char h) {
+                        return isxdigit(static_cast<unsigned char>(h)) != 0;
+                      })) {
         absl::StrAppend(&translated, "\\x{", pattern.substr(i + 2, 4), "}");
         i += 5;
         continue;
