@@ -265,3 +265,37 @@ TEST(ExprTest, PadIsLinear) {
 
 }  // namespace
 }  // namespace retrace::expr
+
+#include <pthread.h>
+
+namespace retrace::expr {
+namespace {
+
+struct DepthJob {
+  size_t stack_bytes;
+  std::string result;
+};
+
+void* RunDeep(void* arg) {
+  auto* job = static_cast<DepthJob*>(arg);
+  job->result = Eval(
+      "($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))");
+  return nullptr;
+}
+
+// The default depth budget must stop runaway recursion long before a 2 MiB
+// native stack (smaller than any default thread stack we run on) overflows.
+TEST(ExprTest, DefaultDepthBudgetFitsInTwoMegabyteStack) {
+  DepthJob job{size_t{2} << 20, ""};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, job.stack_bytes);
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(&thread, &attr, RunDeep, &job), 0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  EXPECT_EQ(job.result, "error U1001");
+}
+
+}  // namespace
+}  // namespace retrace::expr
