@@ -346,6 +346,10 @@ absl::StatusOr<Value> Evaluator::Eval(const Node* node, const Value& input,
   absl::StatusOr<Value> r = EvalInner(node, input, env);
   --depth_;
   if (!r.ok()) return r;
+  if (ABSL_PREDICT_TRUE(!r->IsArray() && node->predicates.empty() &&
+                        !node->has_group)) {
+    return r;
+  }
   Value result = std::move(*r);
   for (const Stage& s : node->predicates) {
     ASSIGN_OR_RETURN(result, EvalFilter(s.expr, result, env));
@@ -658,6 +662,7 @@ absl::StatusOr<Value> Evaluator::EvalStep(const Node* step, const Value& input,
 Frame* Evaluator::FrameFromTuple(Frame* env, const Value& tuple) {
   Frame* frame = NewFrame(env);
   if (!tuple.IsObject()) return frame;
+  frame->keep_alive = tuple;
   for (const auto& e : tuple.object().entries) {
     if (e.first != "@") frame->vars.emplace_back(e.first, e.second);
   }

@@ -34,10 +34,13 @@ namespace retrace::expr::internal {
 
 class Evaluator;
 
-// A scope of variable bindings.
+// A scope of variable bindings. Names are views into text that outlives the
+// evaluation: the AST, the caller's bindings, or `keep_alive` (the tuple a
+// frame was made from).
 struct Frame {
   Frame* parent = nullptr;
-  absl::InlinedVector<std::pair<std::string, Value>, 2> vars;
+  absl::InlinedVector<std::pair<absl::string_view, Value>, 2> vars;
+  Value keep_alive;
   void Bind(absl::string_view name, Value v) {
     for (auto& e : vars) {
       if (e.first == name) {
@@ -45,7 +48,7 @@ struct Frame {
         return;
       }
     }
-    vars.emplace_back(std::string(name), std::move(v));
+    vars.emplace_back(name, std::move(v));
   }
   const Value* Lookup(absl::string_view name) const {
     for (const Frame* f = this; f != nullptr; f = f->parent) {

@@ -961,14 +961,14 @@ absl::StatusOr<Value> FnSort(CallContext& ctx, Args& a) {
         return;
       }
       if (Truthy(*r)) {
-        tmp[k++] = items[j++];
+        tmp[k++] = std::move(items[j++]);
       } else {
-        tmp[k++] = items[i++];
+        tmp[k++] = std::move(items[i++]);
       }
     }
-    while (i < mid) tmp[k++] = items[i++];
-    while (j < hi) tmp[k++] = items[j++];
-    for (size_t x = lo; x < hi; ++x) items[x] = tmp[x];
+    while (i < mid) tmp[k++] = std::move(items[i++]);
+    while (j < hi) tmp[k++] = std::move(items[j++]);
+    for (size_t x = lo; x < hi; ++x) items[x] = std::move(tmp[x]);
   };
   msort(0, items.size());
   RETURN_IF_ERROR(error);
