@@ -252,19 +252,21 @@ std::string FormatNumber(double d, int precision) {
   if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
   if (d == 0) return "0";
   char buf[40];
-  if (precision > 0) {
-    std::snprintf(buf, sizeof(buf), "%.*e", precision - 1, d);
-    d = std::strtod(buf, nullptr);
-  }
   if (d == std::floor(d) && std::fabs(d) < 1e15) {
     return std::to_string(static_cast<int64_t>(d));
   }
-  // Shortest representation that round-trips: rounding to 15 significant
-  // digits and dropping trailing zeros finds it whenever 15 or fewer digits
-  // suffice; otherwise 16 or 17 do.
-  for (int digits_wanted = 15; digits_wanted <= 17; ++digits_wanted) {
-    std::snprintf(buf, sizeof(buf), "%.*e", digits_wanted - 1, d);
-    if (std::strtod(buf, nullptr) == d) break;
+  if (precision > 0) {
+    // Rounded to `precision` digits, the shortest form is these digits
+    // without trailing zeros.
+    std::snprintf(buf, sizeof(buf), "%.*e", precision - 1, d);
+  } else {
+    // Shortest representation that round-trips: rounding to 15 significant
+    // digits and dropping trailing zeros finds it whenever 15 or fewer
+    // digits suffice; otherwise 16 or 17 do.
+    for (int digits_wanted = 15; digits_wanted <= 17; ++digits_wanted) {
+      std::snprintf(buf, sizeof(buf), "%.*e", digits_wanted - 1, d);
+      if (std::strtod(buf, nullptr) == d) break;
+    }
   }
   // buf looks like "-d.ddde+XX".
   std::string s(buf);

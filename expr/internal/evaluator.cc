@@ -300,7 +300,11 @@ absl::Status Evaluator::CheckBudget(const Node* node) {
                                   "function. Consider rewriting as "
                                   "tail-recursive."));
   }
-  if (has_deadline_ && (steps_ & 1023) == 0 && absl::Now() > deadline_) {
+  if (has_deadline_ && (steps_ & 1023) == 0 && deadline_ == absl::InfiniteFuture()) {
+    // The clock is first read after 1024 steps, so that short evaluations
+    // never pay for it; the budget then runs from that moment.
+    deadline_ = absl::Now() + o.max_wall_time;
+  } else if (has_deadline_ && (steps_ & 1023) == 0 && absl::Now() > deadline_) {
     return retrace::Error(absl::StatusCode::kDeadlineExceeded, "EXPR_TIMEOUT",
                           absl::StrCat("evaluation exceeded the time limit of ",
                                        absl::FormatDuration(o.max_wall_time),
@@ -313,7 +317,7 @@ absl::StatusOr<Value> Evaluator::Run(const Value& input_in,
                                      const Value& bindings) {
   if (options().max_wall_time > absl::ZeroDuration()) {
     has_deadline_ = true;
-    deadline_ = absl::Now() + options().max_wall_time;
+    deadline_ = absl::InfiniteFuture();
   }
   Value input = input_in;
   if (input.IsArray() && !input.array().sequence) {
@@ -538,7 +542,8 @@ absl::StatusOr<Value> Evaluator::EvalSimplePath(const Node* node,
   Value cur;
   size_t i = 0;
   if (steps[0]->type == NodeType::kVariable) {
-    ASSIGN_OR_RETURN(cur, Eval(steps[0], input, env));
+    ++steps_;
+    ASSIGN_OR_RETURN(cur, EvalVariable(steps[0], input, env));
     i = 1;
   } else {
     cur = input;
