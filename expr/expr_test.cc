@@ -278,8 +278,8 @@ struct DepthJob {
 
 void* RunDeep(void* arg) {
   auto* job = static_cast<DepthJob*>(arg);
-  job->result = Eval(
-      "($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))");
+  job->result =
+      Eval("($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))");
   return nullptr;
 }
 

@@ -50,22 +50,26 @@ absl::Status NotFinite(double d, int position) {
 bool IsSequence(const Value& v) { return v.IsArray() && v.array().sequence; }
 
 namespace {
-bool AllFinite(const Value& x) {
+// 0 when every number in `x` is finite, 1 when one is not, 2 when `x` nests
+// deeper than kMaxValueNesting.
+int CheckFinite(const Value& x, int depth) {
   switch (x.type()) {
     case Value::Type::kNumber:
-      return std::isfinite(x.number());
+      return std::isfinite(x.number()) ? 0 : 1;
     case Value::Type::kArray:
+      if (depth >= kMaxValueNesting) return 2;
       for (const Value& y : x.items()) {
-        if (!AllFinite(y)) return false;
+        if (int r = CheckFinite(y, depth + 1)) return r;
       }
-      return true;
+      return 0;
     case Value::Type::kObject:
+      if (depth >= kMaxValueNesting) return 2;
       for (const auto& e : x.object().entries) {
-        if (!AllFinite(e.second)) return false;
+        if (int r = CheckFinite(e.second, depth + 1)) return r;
       }
-      return true;
+      return 0;
     default:
-      return true;
+      return 0;
   }
 }
 }  // namespace
@@ -132,15 +136,19 @@ absl::Status TooDeep(int position) {
 
 absl::StatusOr<std::string> ToJsString(const Value& v, bool pretty,
                                        int position) {
-  if (NestingExceeds(v)) return TooDeep(position);
   if (v.IsString()) return v.str();
   if (v.IsFunction()) return std::string();
   if (v.IsNumber() && !std::isfinite(v.number())) {
     return LangError("D3001", position,
                      "Attempting to invoke string function on Infinity or NaN");
   }
-  if (!AllFinite(v)) {
-    return LangError("D1001", position, "Number out of range");
+  switch (CheckFinite(v, 0)) {
+    case 1:
+      return LangError("D1001", position, "Number out of range");
+    case 2:
+      return TooDeep(position);
+    default:
+      break;
   }
   const Value* target = &v;
   if (v.IsArray() && v.array().outer_wrapper && !v.items().empty()) {
@@ -300,7 +308,8 @@ absl::Status Evaluator::CheckBudget(const Node* node) {
                                   "function. Consider rewriting as "
                                   "tail-recursive."));
   }
-  if (has_deadline_ && (steps_ & 1023) == 0 && deadline_ == absl::InfiniteFuture()) {
+  if (has_deadline_ && (steps_ & 1023) == 0 &&
+      deadline_ == absl::InfiniteFuture()) {
     // The clock is first read after 1024 steps, so that short evaluations
     // never pay for it; the budget then runs from that moment.
     deadline_ = absl::Now() + o.max_wall_time;

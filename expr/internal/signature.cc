@@ -162,16 +162,35 @@ absl::StatusOr<std::vector<Value>> ValidateArgs(const Signature& sig,
                                                 const Value& context,
                                                 absl::string_view name,
                                                 int position) {
-  // Fast path: one argument per parameter, each of an accepted type, and no
-  // array parameter that would need wrapping.
-  if (args.size() == sig.params.size()) {
+  // Fast path: at most one argument per parameter, each of an accepted type
+  // (arrays already arrays of the right item type), missing ones optional.
+  if (args.size() <= sig.params.size()) {
     bool simple = true;
-    for (size_t i = 0; simple && i < args.size(); ++i) {
+    for (size_t i = 0; simple && i < sig.params.size(); ++i) {
       const SigParam& p = sig.params[i];
-      simple = p.quant != SigParam::kPlus && p.type != 'a' &&
-               Allowed(p, TypeSymbol(args[i])) && !args[i].IsUndefined();
+      if (i >= args.size()) {
+        simple = p.quant == SigParam::kOptional && !p.context;
+        continue;
+      }
+      const Value& a = args[i];
+      simple = p.quant != SigParam::kPlus && !a.IsUndefined() &&
+               Allowed(p, TypeSymbol(a));
+      if (simple && p.type == 'a') {
+        simple = a.IsArray();
+        if (simple && !p.subtype.empty()) {
+          for (const Value& item : a.items()) {
+            if (TypeSymbol(item) != p.subtype[0]) {
+              simple = false;
+              break;
+            }
+          }
+        }
+      }
     }
-    if (simple) return args;
+    if (simple) {
+      args.resize(sig.params.size());
+      return args;
+    }
   }
   std::string syms;
   syms.reserve(args.size());
