@@ -70,6 +70,7 @@ class GeoMeanReporter : public benchmark::ConsoleReporter {
       if (run.benchmark_name().rfind("eval/", 0) == 0 &&
           run.run_type == Run::RT_Iteration) {
         eval_ns_.push_back(run.GetAdjustedRealTime());
+        eval_cpu_ns_.push_back(run.GetAdjustedCPUTime());
       }
     }
     ConsoleReporter::ReportRuns(runs);
@@ -77,15 +78,19 @@ class GeoMeanReporter : public benchmark::ConsoleReporter {
   void Finalize() override {
     ConsoleReporter::Finalize();
     if (eval_ns_.empty()) return;
-    double log_sum = 0;
-    for (double ns : eval_ns_) log_sum += std::log(ns);
-    double geomean = std::exp(log_sum / eval_ns_.size());
-    std::cout << "eval geometric mean: " << geomean << " ns over "
-              << eval_ns_.size() << " cases" << std::endl;
+    std::cout << "eval geometric mean: " << GeoMean(eval_ns_) << " ns real, "
+              << GeoMean(eval_cpu_ns_) << " ns cpu over " << eval_ns_.size()
+              << " cases" << std::endl;
   }
 
  private:
+  static double GeoMean(const std::vector<double>& xs) {
+    double log_sum = 0;
+    for (double x : xs) log_sum += std::log(x);
+    return std::exp(log_sum / xs.size());
+  }
   std::vector<double> eval_ns_;
+  std::vector<double> eval_cpu_ns_;
 };
 
 }  // namespace
