@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "common/status_macros.h"
 #include "expr/internal/compile.h"
 #include "expr/internal/errors.h"
@@ -587,8 +588,10 @@ absl::StatusOr<Value> Evaluator::EvalPath(const Node* node, const Value& input,
   const auto& steps = node->items;
   if (input.IsArray() && steps[0]->type != NodeType::kVariable) {
     input_seq = input;
-  } else {
+  } else if (input.IsArray() || steps[0]->cons_array) {
     input_seq = MakeSequence({input});
+  } else {
+    input_seq = input;  // a single item: steps treat it as [input]
   }
   Value result_seq;
   bool is_tuple = false;
@@ -779,8 +782,9 @@ absl::StatusOr<Value> Evaluator::EvalStages(const std::vector<Stage>& stages,
 absl::StatusOr<Value> Evaluator::EvalFilter(const Node* pred,
                                             const Value& input, Frame* env) {
   bool tuple_stream = input.IsArray() && input.array().tuple_stream;
-  Value in = input.IsArray() ? input : MakeSequence({input});
-  const auto& items = in.items();
+  absl::Span<const Value> items =
+      input.IsArray() ? absl::MakeConstSpan(input.items())
+                      : absl::Span<const Value>(&input, 1);
   if (pred->type == NodeType::kNumber) {
     double d = std::floor(pred->literal.number());
     int64_t n = items.size();
@@ -994,18 +998,12 @@ absl::StatusOr<Value> Evaluator::EvalGroup(
     const std::vector<std::pair<Node*, Node*>>& pairs, int position,
     const Value& input_in, Frame* env) {
   bool reduce = input_in.IsArray() && input_in.array().tuple_stream;
-  std::vector<Value> single;
-  const std::vector<Value>* items;
-  if (input_in.IsArray()) {
-    items = &input_in.items();
-  } else {
-    single.push_back(input_in);
-    items = &single;
-  }
-  if (items->empty()) {
-    single.push_back(Value());
-    items = &single;
-  }
+  static const Value kUndefined;
+  absl::Span<const Value> items_span =
+      input_in.IsArray() ? absl::MakeConstSpan(input_in.items())
+                         : absl::Span<const Value>(&input_in, 1);
+  if (items_span.empty()) items_span = absl::Span<const Value>(&kUndefined, 1);
+  const absl::Span<const Value>* items = &items_span;
   struct Group {
     std::string key;
     Value data;
