@@ -64,18 +64,28 @@ void ObjectCell::Erase(absl::string_view key) {
   }
 }
 
+namespace {
+struct DestroyState {
+  bool destroying = false;
+  std::vector<HeapCell*> pending;
+};
+}  // namespace
+
 void Value::Destroy(HeapCell* cell) {
-  thread_local bool destroying = false;
-  thread_local std::vector<HeapCell*> pending;
-  pending.push_back(cell);
-  if (destroying) return;  // the outer call deletes it
-  destroying = true;
-  while (!pending.empty()) {
-    HeapCell* c = pending.back();
-    pending.pop_back();
-    delete c;  // may push more cells
+  static thread_local DestroyState state
+      __attribute__((tls_model("initial-exec")));
+  if (state.destroying) {
+    state.pending.push_back(cell);  // the outer call deletes it
+    return;
   }
-  destroying = false;
+  state.destroying = true;
+  delete cell;  // may queue more cells
+  while (!state.pending.empty()) {
+    HeapCell* c = state.pending.back();
+    state.pending.pop_back();
+    delete c;
+  }
+  state.destroying = false;
 }
 
 ArrayCell* Value::MutableArray() {

@@ -211,7 +211,11 @@ class Value {
   }
   void Release() {
     if (IsHeap() && cell_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      Destroy(cell_);
+      if (type_ == Type::kString) {
+        delete cell_;  // strings hold no values: no recursion
+      } else {
+        Destroy(cell_);
+      }
     }
   }
   // Deletes `cell` without recursing through nested values, so that

@@ -782,9 +782,9 @@ absl::StatusOr<Value> Evaluator::EvalStages(const std::vector<Stage>& stages,
 absl::StatusOr<Value> Evaluator::EvalFilter(const Node* pred,
                                             const Value& input, Frame* env) {
   bool tuple_stream = input.IsArray() && input.array().tuple_stream;
-  absl::Span<const Value> items =
-      input.IsArray() ? absl::MakeConstSpan(input.items())
-                      : absl::Span<const Value>(&input, 1);
+  absl::Span<const Value> items = input.IsArray()
+                                      ? absl::MakeConstSpan(input.items())
+                                      : absl::Span<const Value>(&input, 1);
   if (pred->type == NodeType::kNumber) {
     double d = std::floor(pred->literal.number());
     int64_t n = items.size();

@@ -181,7 +181,9 @@ absl::Status NotAMatcher(absl::string_view fn, int position) {
 // Higher-order call arguments by the function's arity.
 Args HofArgs(CallContext& ctx, const Value& fn, const Value& a1,
              const Value& a2, const Value& a3) {
-  Args out{a1};
+  Args out;
+  out.reserve(3);
+  out.push_back(a1);
   int arity = ctx.eval->Arity(fn);
   if (arity >= 2) out.push_back(a2);
   if (arity >= 3) out.push_back(a3);
@@ -471,9 +473,8 @@ std::string SubstituteGroups(const std::string& replacement,
       out.append(s.data() + m.start, m.end - m.start);
       ++pos;
     } else {
-      int max_digits =
-          ngroups == 0 ? 1
-                       : static_cast<int>(std::floor(std::log10(ngroups))) + 1;
+      int max_digits = 1;
+      for (size_t g = ngroups; g >= 10; g /= 10) ++max_digits;
       auto parse = [&](int digits, int* value) {
         int v = 0, k = 0;
         for (; k < digits && pos + k < replacement.size() &&
@@ -546,7 +547,7 @@ absl::StatusOr<Value> FnReplace(CallContext& ctx, Args& a) {
     if (!IsRegex(pattern)) return NotAMatcher("replace", ctx.position);
     size_t pos = 0;
     for (const RegexMatch& m : FindAll(RegexOf(pattern), s, limit)) {
-      out += s.substr(pos, m.start - pos);
+      out.append(s, pos, m.start - pos);
       if (repl.IsString()) {
         out += SubstituteGroups(repl.str(), s, m);
       } else {
@@ -561,7 +562,7 @@ absl::StatusOr<Value> FnReplace(CallContext& ctx, Args& a) {
       pos = m.end;
       RETURN_IF_ERROR(ctx.eval->CheckString(out.size(), ctx.position));
     }
-    out += s.substr(std::min(pos, s.size()));
+    out.append(s, std::min(pos, s.size()), std::string::npos);
   }
   RETURN_IF_ERROR(ctx.eval->CheckString(out.size(), ctx.position));
   return Value::String(std::move(out));
