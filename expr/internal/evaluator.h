@@ -84,7 +84,7 @@ const BuiltinDef* FindBuiltin(absl::string_view name);
 
 // A compiled regular expression value.
 struct RegexProgram {
-  std::shared_ptr<re2::RE2> re;
+  std::shared_ptr<const re2::RE2> re;
   std::string source;
 };
 

@@ -128,6 +128,12 @@ std::vector<RegexMatch> FindAll(const re2::RE2& re, absl::string_view s,
     RegexMatch m;
     m.start = sub[0].data() - s.data();
     m.end = m.start + sub[0].size();
+    if (m.start < s.size() &&
+        (static_cast<unsigned char>(s[m.start]) & 0xC0) == 0x80) {
+      // RE2 searches bytes: a match cannot start inside a character.
+      pos = m.start + 1;
+      continue;
+    }
     for (int g = 1; g <= ngroups; ++g) {
       if (sub[g].data() == nullptr) {
         m.groups.push_back(Value::String(""));
