@@ -49,6 +49,10 @@ absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(
   absl::flat_hash_set<absl::string_view> allowed(
       options.allowed_functions.begin(), options.allowed_functions.end());
   for (Node& node : program->arena) {
+    node.plain_literal =
+        (node.type == NodeType::kString || node.type == NodeType::kNumber ||
+         node.type == NodeType::kValue) &&
+        node.predicates.empty() && !node.has_group && !node.keep_array;
     if (node.type == NodeType::kBlock) {
       // A block without bindings needs no scope of its own; lambdas inside it
       // see the same variables either way.

@@ -472,9 +472,9 @@ absl::StatusOr<Value> Evaluator::EvalInner(const Node* node, const Value& input,
       ASSIGN_OR_RETURN(Value c, Eval(node->lhs, input, env));
       if (Truthy(c)) {
         if (node->rhs == node->lhs) return c;  // ?: operator
-        return Eval(node->rhs, input, env);
+        return EvalChild(node->rhs, input, env);
       }
-      if (node->third) return Eval(node->third, input, env);
+      if (node->third) return EvalChild(node->third, input, env);
       return Value();
     }
     case NodeType::kCoalesce: {
@@ -829,7 +829,7 @@ absl::StatusOr<Value> Evaluator::EvalFilter(const Node* pred,
 
 absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
                                             const Value& input, Frame* env) {
-  ASSIGN_OR_RETURN(Value lhs, Eval(node->lhs, input, env));
+  ASSIGN_OR_RETURN(Value lhs, EvalChild(node->lhs, input, env));
   const std::string& op = node->value;
   const BinOp bop = node->op;
   int pos = node->position;
@@ -837,10 +837,10 @@ absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
     bool l = Truthy(lhs);
     if (bop == BinOp::kAnd && !l) return Value::Bool(false);
     if (bop == BinOp::kOr && l) return Value::Bool(true);
-    ASSIGN_OR_RETURN(Value rhs, Eval(node->rhs, input, env));
+    ASSIGN_OR_RETURN(Value rhs, EvalChild(node->rhs, input, env));
     return Value::Bool(Truthy(rhs));
   }
-  ASSIGN_OR_RETURN(Value rhs, Eval(node->rhs, input, env));
+  ASSIGN_OR_RETURN(Value rhs, EvalChild(node->rhs, input, env));
   if (node->type == NodeType::kRange) {
     if (lhs.IsDefined() &&
         (!lhs.IsNumber() || lhs.number() != std::floor(lhs.number()))) {
@@ -1180,7 +1180,7 @@ absl::StatusOr<Value> Evaluator::EvalFunctionCall(const Node* node,
   args.reserve(node->items.size() + 1);
   if (apply_to != nullptr) args.push_back(*apply_to);
   for (const Node* arg : node->items) {
-    ASSIGN_OR_RETURN(Value v, Eval(arg, input, env));
+    ASSIGN_OR_RETURN(Value v, EvalChild(arg, input, env));
     args.push_back(std::move(v));
   }
   return Apply(proc, std::move(args), input, env, node->position);
