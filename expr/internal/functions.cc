@@ -347,7 +347,7 @@ absl::StatusOr<Value> FnPad(CallContext& ctx, Args& a) {
   RETURN_IF_ERROR(
       ctx.eval->CheckString(pad * ch.size() + s.size(), ctx.position));
   std::string padding;
-  int64_t ch_len = CodePointLength(ch);
+  int64_t ch_len = std::max<int64_t>(1, CodePointLength(ch));
   for (int64_t n = 0; n < pad; n += ch_len) padding += ch;
   if (ch_len > 1) padding = SliceCodePoints(padding, 0, pad);
   return Value::String(width > 0 ? s + padding : padding + s);

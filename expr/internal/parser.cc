@@ -936,8 +936,9 @@ class Parser {
         return result;
       }
       case NodeType::kRawSort: {
-        Node* result = AsPath(Process(e->lhs));
-        if (!ok()) return nullptr;
+        Node* lhs = Process(e->lhs);
+        if (lhs == nullptr) return nullptr;
+        Node* result = AsPath(lhs);
         Node* sort = prog_->New(NodeType::kSort, e->position);
         for (const SortTerm& term : e->terms) {
           Node* te = Process(term.expr);
