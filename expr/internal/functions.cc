@@ -1279,8 +1279,7 @@ struct Spec {
   int arity;  // -1: the signature's parameter count
 };
 
-const Spec kSpecs[] = {
-    // strings
+const Spec kStringFunctions[] = {
     {"string", "<x-b?:s>", FnString, 1},
     {"length", "<s-:n>", FnLength, -1},
     {"substring", "<s-nn?:s>", FnSubstring, -1},
@@ -1306,49 +1305,49 @@ const Spec kSpecs[] = {
     {"formatBase", "<n-n?:s>", FnFormatBase, -1},
     {"formatInteger", "<n-s:s>", FnFormatInteger, -1},
     {"parseInteger", "<s-s:n>", FnParseInteger, -1},
-    // numbers
-    {"number", "<(nsb)-:n>", FnNumber, -1},
-    {"abs", "<n-:n>", FnAbs, -1},
-    {"floor", "<n-:n>", FnFloor, -1},
-    {"ceil", "<n-:n>", FnCeil, -1},
-    {"round", "<n-n?:n>", FnRound, -1},
-    {"power", "<n-n:n>", FnPower, -1},
-    {"sqrt", "<n-:n>", FnSqrt, -1},
-    {"random", "<:n>", FnRandom, -1},
-    // aggregation
-    {"sum", "<a<n>:n>", FnSum, -1},
-    {"max", "<a<n>:n>", FnMax, -1},
-    {"min", "<a<n>:n>", FnMin, -1},
-    {"average", "<a<n>:n>", FnAverage, -1},
+};
+
+const Spec kNumericFunctions[] = {
+    {"number", "<(nsb)-:n>", FnNumber, -1}, {"abs", "<n-:n>", FnAbs, -1},
+    {"floor", "<n-:n>", FnFloor, -1},       {"ceil", "<n-:n>", FnCeil, -1},
+    {"round", "<n-n?:n>", FnRound, -1},     {"power", "<n-n:n>", FnPower, -1},
+    {"sqrt", "<n-:n>", FnSqrt, -1},         {"random", "<:n>", FnRandom, -1},
+};
+
+const Spec kAggregationFunctions[] = {
+    {"sum", "<a<n>:n>", FnSum, -1},  {"max", "<a<n>:n>", FnMax, -1},
+    {"min", "<a<n>:n>", FnMin, -1},  {"average", "<a<n>:n>", FnAverage, -1},
     {"count", "<a:n>", FnCount, -1},
-    // boolean
+};
+
+const Spec kBooleanFunctions[] = {
     {"boolean", "<x-:b>", FnBoolean, -1},
     {"not", "<x-:b>", FnNot, -1},
     {"exists", "<x:b>", FnExists, -1},
-    // arrays
-    {"append", "<xx:a>", FnAppend, -1},
-    {"reverse", "<a:a>", FnReverse, -1},
-    {"shuffle", "<a:a>", FnShuffle, -1},
-    {"distinct", "<x:x>", FnDistinct, -1},
-    {"sort", "<af?:a>", FnSort, -1},
-    {"zip", "<a+>", FnZip, -1},
-    // objects
-    {"keys", "<x-:a<s>>", FnKeys, -1},
-    {"lookup", "<x-s:x>", FnLookup, -1},
-    {"spread", "<x-:a<o>>", FnSpread, -1},
-    {"merge", "<a<o>:o>", FnMerge, -1},
-    {"sift", "<o-f?:o>", FnSift, -1},
-    {"each", "<o-f?:a>", FnEach, -1},
-    {"error", "<s?:x>", FnError, -1},
-    {"assert", "<bs?:x>", FnAssert, -1},
-    {"type", "<x:s>", FnType, -1},
-    {"clone", "<(oa)-:o>", FnClone, -1},
-    // higher-order
+};
+
+const Spec kArrayFunctions[] = {
+    {"append", "<xx:a>", FnAppend, -1},  {"reverse", "<a:a>", FnReverse, -1},
+    {"shuffle", "<a:a>", FnShuffle, -1}, {"distinct", "<x:x>", FnDistinct, -1},
+    {"sort", "<af?:a>", FnSort, -1},     {"zip", "<a+>", FnZip, -1},
+};
+
+const Spec kObjectFunctions[] = {
+    {"keys", "<x-:a<s>>", FnKeys, -1},     {"lookup", "<x-s:x>", FnLookup, -1},
+    {"spread", "<x-:a<o>>", FnSpread, -1}, {"merge", "<a<o>:o>", FnMerge, -1},
+    {"sift", "<o-f?:o>", FnSift, -1},      {"each", "<o-f?:a>", FnEach, -1},
+    {"error", "<s?:x>", FnError, -1},      {"assert", "<bs?:x>", FnAssert, -1},
+    {"type", "<x:s>", FnType, -1},         {"clone", "<(oa)-:o>", FnClone, -1},
+};
+
+const Spec kHigherOrderFunctions[] = {
     {"map", "<af>", FnMap, -1},
     {"filter", "<af>", FnFilter, -1},
     {"single", "<af?>", FnSingle, -1},
     {"reduce", "<afj?:j>", FnReduce, -1},
-    // date / time
+};
+
+const Spec kDateTimeFunctions[] = {
     {"now", "<s?s?:s>", FnNow, -1},
     {"millis", "<:n>", FnMillis, -1},
     {"fromMillis", "<n-s?s?:s>", FnFromMillis, -1},
@@ -1360,20 +1359,33 @@ struct Registry {
   std::vector<std::string> names;
 };
 
+// Adds one group of built-ins to `r`.
+template <size_t N>
+void RegisterGroup(const Spec (&specs)[N], Registry* r) {
+  for (const Spec& s : specs) {
+    auto def = std::make_unique<BuiltinDef>();
+    def->name = s.name;
+    def->display_name = std::string("$") + s.name;
+    auto sig = ParseSignature(s.signature, 0);
+    def->signature = *sig;
+    def->fn = s.fn;
+    def->arity = s.arity >= 0 ? s.arity : def->signature->params.size();
+    r->names.push_back(s.name);
+    r->defs.emplace(s.name, std::move(def));
+  }
+}
+
 const Registry& GetRegistry() {
   static const Registry* registry = [] {
     auto* r = new Registry();
-    for (const Spec& s : kSpecs) {
-      auto def = std::make_unique<BuiltinDef>();
-      def->name = s.name;
-      def->display_name = std::string("$") + s.name;
-      auto sig = ParseSignature(s.signature, 0);
-      def->signature = *sig;
-      def->fn = s.fn;
-      def->arity = s.arity >= 0 ? s.arity : def->signature->params.size();
-      r->names.push_back(s.name);
-      r->defs.emplace(s.name, std::move(def));
-    }
+    RegisterGroup(kStringFunctions, r);
+    RegisterGroup(kNumericFunctions, r);
+    RegisterGroup(kAggregationFunctions, r);
+    RegisterGroup(kBooleanFunctions, r);
+    RegisterGroup(kArrayFunctions, r);
+    RegisterGroup(kObjectFunctions, r);
+    RegisterGroup(kHigherOrderFunctions, r);
+    RegisterGroup(kDateTimeFunctions, r);
     return r;
   }();
   return *registry;
