@@ -111,6 +111,7 @@ std::string SliceCodePoints(absl::string_view s, int64_t start, int64_t end) {
 struct RegexMatch {
   size_t start, end;  // byte offsets
   std::vector<Value> groups;
+  Value text;  // the matched text reported by a custom matcher, if any
 };
 
 std::vector<RegexMatch> FindAll(const re2::RE2& re, absl::string_view s,
@@ -169,7 +170,9 @@ Value MatchObject(absl::string_view s, const RegexMatch& m) {
   ObjectCell* c = o.MutableObject();
   c->entries.reserve(3);
   c->Set("match",
-         Value::String(std::string(s.substr(m.start, m.end - m.start))));
+         m.text.IsString()
+             ? m.text
+             : Value::String(std::string(s.substr(m.start, m.end - m.start))));
   c->Set("index", Value::Number(CodePointLength(s.substr(0, m.start))));
   c->Set("groups", Value::Array(m.groups));
   return o;
@@ -184,6 +187,54 @@ absl::Status NotAMatcher(absl::string_view fn, int position) {
                                 "structure"));
 }
 
+absl::StatusOr<Value> Call(CallContext& ctx, const Value& fn, Args args) {
+  return ctx.eval->Apply(fn, std::move(args), Value(), ctx.env, ctx.position);
+}
+
+// The matches of `matcher` over `s`, at most `limit` (-1: all). `matcher` is
+// a regex, or a function implementing JSONata's matcher protocol: called
+// with the string it returns undefined or {match, start, end, groups, next},
+// where next() returns the following match.
+absl::StatusOr<std::vector<RegexMatch>> Matches(CallContext& ctx,
+                                                const Value& matcher,
+                                                const std::string& s,
+                                                int64_t limit,
+                                                absl::string_view fn) {
+  if (IsRegex(matcher)) return FindAll(RegexOf(matcher), s, limit);
+  std::vector<RegexMatch> out;
+  std::vector<size_t> offs = CodePointOffsets(s);
+  auto offset = [&](double cp) {
+    if (!(cp > 0)) return size_t{0};
+    size_t i = static_cast<size_t>(cp);
+    return i < offs.size() ? offs[i] : s.size();
+  };
+  ASSIGN_OR_RETURN(Value m, Call(ctx, matcher, {Value::String(s)}));
+  while (m.IsDefined() &&
+         (limit < 0 || static_cast<int64_t>(out.size()) < limit)) {
+    if (!m.IsObject()) return NotAMatcher(fn, ctx.position);
+    const ObjectCell& o = m.object();
+    const Value* text = o.Find("match");
+    const Value* start = o.Find("start");
+    const Value* end = o.Find("end");
+    const Value* groups = o.Find("groups");
+    if (text == nullptr || !text->IsString() || start == nullptr ||
+        !start->IsNumber() || end == nullptr || !end->IsNumber()) {
+      return NotAMatcher(fn, ctx.position);
+    }
+    RegexMatch r;
+    r.start = offset(start->number());
+    r.end = std::max(r.start, offset(end->number()));
+    r.text = *text;
+    if (groups != nullptr && groups->IsArray()) r.groups = groups->items();
+    out.push_back(std::move(r));
+    const Value* next = o.Find("next");
+    if (next == nullptr || !next->IsFunction()) break;
+    Value next_fn = *next;
+    ASSIGN_OR_RETURN(m, Call(ctx, next_fn, {}));
+  }
+  return out;
+}
+
 // Higher-order call arguments by the function's arity.
 Args HofArgs(CallContext& ctx, const Value& fn, const Value& a1,
              const Value& a2, const Value& a3) {
@@ -194,10 +245,6 @@ Args HofArgs(CallContext& ctx, const Value& fn, const Value& a1,
   if (arity >= 2) out.push_back(a2);
   if (arity >= 3) out.push_back(a3);
   return out;
-}
-
-absl::StatusOr<Value> Call(CallContext& ctx, const Value& fn, Args args) {
-  return ctx.eval->Apply(fn, std::move(args), Value(), ctx.env, ctx.position);
 }
 
 absl::Status NotImplemented(absl::string_view name, int position) {
@@ -356,10 +403,11 @@ absl::StatusOr<Value> FnPad(CallContext& ctx, Args& a) {
 absl::StatusOr<Value> FnContains(CallContext& ctx, Args& a) {
   if (Arg(a, 0).IsUndefined()) return Value();
   const std::string& s = a[0].str();
-  if (IsRegex(Arg(a, 1))) {
-    return Value::Bool(!FindAll(RegexOf(a[1]), s, 1).empty());
+  if (Arg(a, 1).IsFunction()) {
+    ASSIGN_OR_RETURN(std::vector<RegexMatch> ms,
+                     Matches(ctx, a[1], s, 1, "contains"));
+    return Value::Bool(!ms.empty());
   }
-  if (Arg(a, 1).IsFunction()) return NotAMatcher("contains", ctx.position);
   if (!Arg(a, 1).IsString()) return Value();
   return Value::Bool(s.find(a[1].str()) != std::string::npos);
 }
@@ -378,11 +426,9 @@ absl::StatusOr<Value> FnSplit(CallContext& ctx, Args& a) {
   }
   std::vector<Value> out;
   if (limit == 0) return Value::Array();
-  if (Arg(a, 1).IsFunction() && !IsRegex(a[1])) {
-    return NotAMatcher("split", ctx.position);
-  }
-  if (IsRegex(Arg(a, 1))) {
-    std::vector<RegexMatch> ms = FindAll(RegexOf(a[1]), s, limit);
+  if (Arg(a, 1).IsFunction()) {
+    ASSIGN_OR_RETURN(std::vector<RegexMatch> ms,
+                     Matches(ctx, a[1], s, limit, "split"));
     size_t start = 0;
     for (const RegexMatch& m : ms) {
       out.push_back(Value::String(s.substr(start, m.start - start)));
@@ -441,17 +487,16 @@ absl::StatusOr<Value> FnMatch(CallContext& ctx, Args& a) {
     }
     limit = ToInt(a[2].number());
   }
-  if (Arg(a, 1).IsFunction() && !IsRegex(a[1])) {
-    return NotAMatcher("match", ctx.position);
-  }
-  if (!IsRegex(Arg(a, 1))) {
+  if (!Arg(a, 1).IsFunction()) {
     return LangError("T0410", ctx.position,
                      "Argument 2 of function $match does not match function "
                      "signature");
   }
   const std::string& s = a[0].str();
   std::vector<Value> out;
-  for (const RegexMatch& m : FindAll(RegexOf(a[1]), s, limit)) {
+  ASSIGN_OR_RETURN(std::vector<RegexMatch> ms,
+                   Matches(ctx, a[1], s, limit, "match"));
+  for (const RegexMatch& m : ms) {
     out.push_back(MatchObject(s, m));
   }
   return MakeSequence(std::move(out));
@@ -550,9 +595,10 @@ absl::StatusOr<Value> FnReplace(CallContext& ctx, Args& a) {
     }
     out += s.substr(pos);
   } else {
-    if (!IsRegex(pattern)) return NotAMatcher("replace", ctx.position);
     size_t pos = 0;
-    for (const RegexMatch& m : FindAll(RegexOf(pattern), s, limit)) {
+    ASSIGN_OR_RETURN(std::vector<RegexMatch> ms,
+                     Matches(ctx, pattern, s, limit, "replace"));
+    for (const RegexMatch& m : ms) {
       out.append(s, pos, m.start - pos);
       if (repl.IsString()) {
         out += SubstituteGroups(repl.str(), s, m);
