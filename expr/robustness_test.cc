@@ -2,6 +2,8 @@
 // tight budgets, must each end with a value or an error status — never a
 // crash, hang or sanitizer report. Deterministic (fixed seed); run it under
 // --config=asan to catch memory errors. Regression home for fuzzing finds.
+// Longer runs: --test_env=EXPR_ROBUSTNESS_ITERATIONS=200000
+//              --test_env=EXPR_ROBUSTNESS_SEED=7
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -114,9 +116,12 @@ TEST(RobustnessTest, MutatedSuiteExpressionsNeverCrash) {
   options.max_sequence_length = 100000;
   options.max_output_bytes = 1 << 20;
   FixedClock clock(0);
-  std::mt19937 rng(20261122);
+  const char* seed_env = std::getenv("EXPR_ROBUSTNESS_SEED");
+  const char* iterations_env = std::getenv("EXPR_ROBUSTNESS_ITERATIONS");
+  std::mt19937 rng(seed_env ? std::atoi(seed_env) : 20261122);
+  int iterations = iterations_env ? std::atoi(iterations_env) : 4000;
   int evaluated = 0;
-  for (int iter = 0; iter < 4000; ++iter) {
+  for (int iter = 0; iter < iterations; ++iter) {
     std::string e = exprs[rng() % exprs.size()];
     int mutations = 1 + rng() % 3;
     for (int m = 0; m < mutations; ++m) {
