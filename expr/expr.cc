@@ -59,7 +59,8 @@ absl::StatusOr<Value> CompiledExpression::Evaluate(const Value& input,
                                                    const Clock* clock) const {
   static const SystemClock kSystemClock;
   if (clock == nullptr) clock = &kSystemClock;
-  internal::EvalConfig config{options_.get(), clock->NowMillis(), program_};
+  internal::EvalConfig config{options_.get(), clock->NowMillis(),
+                              program_.get()};
   internal::Evaluator evaluator(config);
   ASSIGN_OR_RETURN(Value result, evaluator.Run(input, bindings));
   if (result.IsArray() || result.IsObject() || result.IsString()) {

@@ -93,8 +93,7 @@ class FunctionValue final : public FunctionCell {
   enum Kind { kLambda, kBuiltin, kPartial, kRegex, kChain, kTransform };
   Kind kind;
   // kLambda / kTransform.
-  const Node* node = nullptr;
-  std::shared_ptr<const Program> program;  // keeps `node` alive
+  const Node* node = nullptr;  // valid while its evaluation runs
   Frame* env = nullptr;
   Value input;
   uint64_t evaluation_id = 0;
@@ -125,9 +124,9 @@ absl::StatusOr<std::shared_ptr<const RegexProgram>> CompileRegex(
 
 // Settings shared by an evaluation.
 struct EvalConfig {
-  const Options* options;
+  const Options* options;  // must outlive the evaluation
   int64_t now_millis;
-  std::shared_ptr<const Program> program;
+  const Program* program;  // must outlive the evaluation
 };
 
 class Evaluator {

@@ -973,6 +973,35 @@ absl::StatusOr<Value> FnDistinct(CallContext& ctx, Args& a) {
   return Value::Array(std::move(out));
 }
 
+// Sorts (*items)[lo, hi) stably; `greater(a, b)` true puts b first.
+absl::Status MergeSort(CallContext& ctx, const Value& greater,
+                       std::vector<Value>* items, std::vector<Value>* tmp,
+                       size_t lo, size_t hi) {
+  if (hi - lo < 2) return absl::OkStatus();
+  size_t mid = (lo + hi) / 2;
+  RETURN_IF_ERROR(MergeSort(ctx, greater, items, tmp, lo, mid));
+  RETURN_IF_ERROR(MergeSort(ctx, greater, items, tmp, mid, hi));
+  std::vector<Value>& v = *items;
+  std::vector<Value>& t = *tmp;
+  size_t i = lo, j = mid, k = lo;
+  while (i < mid && j < hi) {
+    Args args;
+    args.reserve(2);
+    args.push_back(v[i]);
+    args.push_back(v[j]);
+    ASSIGN_OR_RETURN(Value r, Call(ctx, greater, std::move(args)));
+    if (Truthy(r)) {
+      t[k++] = std::move(v[j++]);
+    } else {
+      t[k++] = std::move(v[i++]);
+    }
+  }
+  while (i < mid) t[k++] = std::move(v[i++]);
+  while (j < hi) t[k++] = std::move(v[j++]);
+  for (size_t x = lo; x < hi; ++x) v[x] = std::move(t[x]);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Value> FnSort(CallContext& ctx, Args& a) {
   const Value& arr = Arg(a, 0);
   if (arr.IsUndefined()) return Value();
@@ -999,32 +1028,8 @@ absl::StatusOr<Value> FnSort(CallContext& ctx, Args& a) {
     return Value::Array(std::move(items));
   }
   // Merge sort with the user's "greater than" function, as jsonata-js.
-  absl::Status error;
   std::vector<Value> tmp(items.size());
-  std::function<void(size_t, size_t)> msort = [&](size_t lo, size_t hi) {
-    if (hi - lo < 2 || !error.ok()) return;
-    size_t mid = (lo + hi) / 2;
-    msort(lo, mid);
-    msort(mid, hi);
-    size_t i = lo, j = mid, k = lo;
-    while (i < mid && j < hi && error.ok()) {
-      absl::StatusOr<Value> r = Call(ctx, cmp, {items[i], items[j]});
-      if (!r.ok()) {
-        error = r.status();
-        return;
-      }
-      if (Truthy(*r)) {
-        tmp[k++] = std::move(items[j++]);
-      } else {
-        tmp[k++] = std::move(items[i++]);
-      }
-    }
-    while (i < mid) tmp[k++] = std::move(items[i++]);
-    while (j < hi) tmp[k++] = std::move(items[j++]);
-    for (size_t x = lo; x < hi; ++x) items[x] = std::move(tmp[x]);
-  };
-  msort(0, items.size());
-  RETURN_IF_ERROR(error);
+  RETURN_IF_ERROR(MergeSort(ctx, cmp, &items, &tmp, 0, items.size()));
   return Value::Array(std::move(items));
 }
 
