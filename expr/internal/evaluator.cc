@@ -647,6 +647,7 @@ absl::StatusOr<Value> Evaluator::EvalStep(const Node* step, const Value& input,
   }
   auto* cell = new ArrayCell();
   cell->sequence = true;
+  cell->items.reserve(input.IsArray() ? input.items().size() : 1);
   Value result = Value::FromArray(cell);
   size_t count = 0;
   Value single_array;  // the only result, when it is a non-sequence array
@@ -979,6 +980,7 @@ absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
 absl::StatusOr<Value> Evaluator::EvalArray(const Node* node, const Value& input,
                                            Frame* env) {
   auto* cell = new ArrayCell();
+  cell->items.reserve(node->items.size());
   Value result = Value::FromArray(cell);
   for (const Node* item : node->items) {
     ASSIGN_OR_RETURN(Value v, Eval(item, input, env));
@@ -1010,6 +1012,7 @@ absl::StatusOr<Value> Evaluator::EvalGroup(
     size_t expr_index;
   };
   std::vector<Group> groups;
+  groups.reserve(pairs.size());
   absl::flat_hash_map<std::string, size_t> index;  // used past 8 groups
   auto find_group = [&](const std::string& key) -> Group* {
     if (groups.size() <= 8) {
