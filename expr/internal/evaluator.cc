@@ -1179,7 +1179,7 @@ absl::StatusOr<Value> Evaluator::EvalFunctionCall(const Node* node,
                                     name, "}?"));
     }
   }
-  std::vector<Value> args;
+  ValueList args;
   args.reserve(node->items.size() + 1);
   if (apply_to != nullptr) args.push_back(*apply_to);
   for (const Node* arg : node->items) {
@@ -1266,7 +1266,7 @@ int Evaluator::Arity(const Value& fn) const {
   }
 }
 
-absl::StatusOr<Value> Evaluator::Apply(const Value& fn, std::vector<Value> args,
+absl::StatusOr<Value> Evaluator::Apply(const Value& fn, ValueList args,
                                        const Value& input, Frame* env,
                                        int position) {
   ASSIGN_OR_RETURN(Value result,
@@ -1277,7 +1277,7 @@ absl::StatusOr<Value> Evaluator::Apply(const Value& fn, std::vector<Value> args,
     const FunctionValue* t = AsFunction(result);
     const Node* call = t->node->lhs;
     ASSIGN_OR_RETURN(Value next, Eval(call->lhs, t->input, t->env));
-    std::vector<Value> a;
+    ValueList a;
     a.reserve(call->items.size());
     for (const Node* arg : call->items) {
       ASSIGN_OR_RETURN(Value v, Eval(arg, t->input, t->env));
@@ -1295,8 +1295,7 @@ absl::StatusOr<Value> Evaluator::Apply(const Value& fn, std::vector<Value> args,
   return result;
 }
 
-absl::StatusOr<Value> Evaluator::ApplyInner(const Value& fn,
-                                            std::vector<Value> args,
+absl::StatusOr<Value> Evaluator::ApplyInner(const Value& fn, ValueList args,
                                             const Value& input, Frame* env,
                                             int position) {
   if (!fn.IsFunction()) {
@@ -1333,7 +1332,7 @@ absl::StatusOr<Value> Evaluator::ApplyInner(const Value& fn,
       return def->fn(ctx, args);
     }
     case FunctionValue::kPartial: {
-      std::vector<Value> full;
+      ValueList full;
       full.reserve(f->args.size());
       size_t k = 0;
       for (size_t i = 0; i < f->args.size(); ++i) {
@@ -1367,7 +1366,7 @@ absl::StatusOr<Value> Evaluator::ApplyInner(const Value& fn,
     }
     case FunctionValue::kRegex: {
       const BuiltinDef* match = FindBuiltin("match");
-      std::vector<Value> a;
+      ValueList a;
       a.push_back(args.empty() ? Value() : args[0]);
       a.push_back(fn);
       a.push_back(Value::Number(1));

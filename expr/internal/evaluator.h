@@ -68,8 +68,7 @@ struct CallContext {
   int position;
 };
 
-using BuiltinFn = absl::StatusOr<Value> (*)(CallContext& ctx,
-                                            std::vector<Value>& args);
+using BuiltinFn = absl::StatusOr<Value> (*)(CallContext& ctx, ValueList& args);
 
 struct BuiltinDef {
   std::string name;          // without '$'
@@ -151,7 +150,7 @@ class Evaluator {
   }
 
   // Applies a function value to arguments (with tail-call trampoline).
-  absl::StatusOr<Value> Apply(const Value& fn, std::vector<Value> args,
+  absl::StatusOr<Value> Apply(const Value& fn, ValueList args,
                               const Value& input, Frame* env, int position);
 
   // Arity of a function value as jsonata-js reports it.
@@ -208,7 +207,7 @@ class Evaluator {
                                       Frame* env);
   absl::StatusOr<Value> EvalVariable(const Node* node, const Value& input,
                                      Frame* env);
-  absl::StatusOr<Value> ApplyInner(const Value& fn, std::vector<Value> args,
+  absl::StatusOr<Value> ApplyInner(const Value& fn, ValueList args,
                                    const Value& input, Frame* env,
                                    int position);
   absl::StatusOr<Value> ApplyTransform(const FunctionValue* f,

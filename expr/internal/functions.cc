@@ -20,7 +20,7 @@
 namespace retrace::expr::internal {
 namespace {
 
-using Args = std::vector<Value>;
+using Args = ValueList;
 
 const Value& Arg(const Args& a, size_t i) {
   static const Value kUndefined;

@@ -157,11 +157,9 @@ bool Match(const std::vector<SigParam>& params, size_t pi,
 
 }  // namespace
 
-absl::StatusOr<std::vector<Value>> ValidateArgs(const Signature& sig,
-                                                std::vector<Value> args,
-                                                const Value& context,
-                                                absl::string_view name,
-                                                int position) {
+absl::StatusOr<ValueList> ValidateArgs(const Signature& sig, ValueList args,
+                                       const Value& context,
+                                       absl::string_view name, int position) {
   // Fast path: at most one argument per parameter, each of an accepted type
   // (arrays already arrays of the right item type), missing ones optional.
   if (args.size() <= sig.params.size()) {
@@ -217,7 +215,7 @@ absl::StatusOr<std::vector<Value>> ValidateArgs(const Signature& sig,
                      absl::StrCat("Argument ", good_to + 1, " of function ",
                                   name, " does not match function signature"));
   }
-  std::vector<Value> out;
+  ValueList out;
   out.reserve(args.size() + 1);
   size_t arg_index = 0;
   auto at = [&](size_t i) { return i < args.size() ? args[i] : Value(); };
