@@ -165,8 +165,9 @@ TEST(ExprTest, AllowListIsCheckedAtCompileTime) {
   EXPECT_THAT(Compile("$shuffle([1,2])"),
               HasErrorCode("EXPR_FUNCTION_NOT_ALLOWED"));
   Options options;
-  options.allowed_functions = {"sum"};
+  options.allowed_functions = {"sum", "$max"};
   EXPECT_THAT(Compile("$sum([1])", options), IsOk());
+  EXPECT_THAT(Compile("$max([1])", options), IsOk());
   EXPECT_THAT(Compile("$count([1])", options),
               HasErrorCode("EXPR_FUNCTION_NOT_ALLOWED"));
   options.allowed_functions = AllFunctionNames();

@@ -46,8 +46,12 @@ absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(
     absl::string_view source, const Options& options) {
   ASSIGN_OR_RETURN(std::shared_ptr<Program> program,
                    Parse(source, options.max_source_nesting));
-  absl::flat_hash_set<absl::string_view> allowed(
-      options.allowed_functions.begin(), options.allowed_functions.end());
+  absl::flat_hash_set<absl::string_view> allowed;
+  for (const std::string& name : options.allowed_functions) {
+    absl::string_view n = name;
+    if (!n.empty() && n[0] == '$') n.remove_prefix(1);  // "$sum" means "sum"
+    allowed.insert(n);
+  }
   for (Node& node : program->arena) {
     node.plain_literal =
         (node.type == NodeType::kString || node.type == NodeType::kNumber ||
