@@ -124,6 +124,7 @@ struct Node {
   bool simple_path = false;  // path: only plain name steps (see compile.cc)
   bool block_needs_frame = true;  // block: binds a variable somewhere inside
   bool plain_literal = false;  // literal without predicates: value is `literal`
+  bool plain_name = false;     // name step without stages, bindings, grouping
   bool cons_array = false;
   bool tuple = false;
   std::string focus;  // @$v

@@ -57,6 +57,10 @@ absl::StatusOr<std::shared_ptr<const Program>> CompileProgram(
         (node.type == NodeType::kString || node.type == NodeType::kNumber ||
          node.type == NodeType::kValue) &&
         node.predicates.empty() && !node.has_group && !node.keep_array;
+    node.plain_name = node.type == NodeType::kName && node.stages.empty() &&
+                      node.predicates.empty() && !node.has_group &&
+                      !node.keep_array && !node.tuple && node.focus.empty() &&
+                      node.index.empty() && node.ancestor == nullptr;
     if (node.type == NodeType::kBlock) {
       // A block without bindings needs no scope of its own; lambdas inside it
       // see the same variables either way.

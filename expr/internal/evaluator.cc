@@ -652,7 +652,20 @@ absl::StatusOr<Value> Evaluator::EvalStep(const Node* step, const Value& input,
   size_t count = 0;
   Value single_array;  // the only result, when it is a non-sequence array
   auto one = [&](const Value& item) -> absl::Status {
-    ASSIGN_OR_RETURN(Value res, Eval(step, item, env));
+    Value res;
+    if (step->plain_name) {
+      // What Eval would do for a field name, without its overhead: look up,
+      // then flatten a sequence of zero or one values.
+      ++steps_;
+      res = LookupField(item, step->value);
+      if (res.IsArray() && res.array().sequence) {
+        const auto& found = res.items();
+        if (found.empty()) return absl::OkStatus();
+        if (found.size() == 1) res = Value(found[0]);
+      }
+    } else {
+      ASSIGN_OR_RETURN(res, Eval(step, item, env));
+    }
     for (const Stage& s : step->stages) {
       ASSIGN_OR_RETURN(res, EvalFilter(s.expr, res, env));
     }
