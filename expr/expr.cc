@@ -1,5 +1,7 @@
 #include "expr/expr.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/status_macros.h"
@@ -9,8 +11,9 @@
 namespace retrace::expr {
 namespace {
 
-// Size of `v` as compact JSON, stopping early once past `limit`.
-int64_t JsonSize(const Value& v, int64_t limit, int64_t acc) {
+// An upper bound of the size of `v` as compact JSON, stopping early once past
+// `limit`; -1 when `v` nests deeper than kMaxValueNesting.
+int64_t JsonSizeBound(const Value& v, int64_t limit, int64_t acc, int depth) {
   if (acc > limit) return acc;
   switch (v.type()) {
     case Value::Type::kUndefined:
@@ -25,17 +28,20 @@ int64_t JsonSize(const Value& v, int64_t limit, int64_t acc) {
     case Value::Type::kFunction:
       return acc + 2;
     case Value::Type::kArray:
+      if (depth >= kMaxValueNesting) return -1;
       acc += 2;
       for (const Value& x : v.items()) {
-        acc = JsonSize(x, limit, acc + 1);
-        if (acc > limit) return acc;
+        acc = JsonSizeBound(x, limit, acc + 1, depth + 1);
+        if (acc < 0 || acc > limit) return acc;
       }
       return acc;
     case Value::Type::kObject:
+      if (depth >= kMaxValueNesting) return -1;
       acc += 2;
       for (const auto& e : v.object().entries) {
-        acc = JsonSize(e.second, limit, acc + e.first.size() + 4);
-        if (acc > limit) return acc;
+        acc = JsonSizeBound(e.second, limit, acc + e.first.size() * 6 + 4,
+                            depth + 1);
+        if (acc < 0 || acc > limit) return acc;
       }
       return acc;
   }
@@ -53,15 +59,18 @@ absl::StatusOr<Value> CompiledExpression::Evaluate(const Value& input,
                                                    const Clock* clock) const {
   static const SystemClock kSystemClock;
   if (clock == nullptr) clock = &kSystemClock;
-  internal::EvalConfig config{options_.get(), clock->NowMillis(), program_};
+  internal::EvalConfig config{options_.get(), clock->NowMillis(),
+                              program_.get()};
   internal::Evaluator evaluator(config);
   ASSIGN_OR_RETURN(Value result, evaluator.Run(input, bindings));
-  int64_t limit = options_->max_output_bytes;
-  if (limit > 0 &&
-      (result.IsArray() || result.IsObject() || result.IsString())) {
-    int64_t size = JsonSize(result, limit, 0);
-    if (size > limit) {
-      size = static_cast<int64_t>(ToJson(result).size());
+  if (result.IsArray() || result.IsObject() || result.IsString()) {
+    int64_t limit = options_->max_output_bytes > 0
+                        ? options_->max_output_bytes
+                        : std::numeric_limits<int64_t>::max() / 8;
+    int64_t bound = JsonSizeBound(result, limit, 0, 0);
+    if (bound < 0) return internal::TooDeep(0);
+    if (bound > limit) {
+      int64_t size = static_cast<int64_t>(ToJson(result).size());
       if (size > limit) {
         return retrace::Error(
             absl::StatusCode::kResourceExhausted, "EXPR_OUTPUT_TOO_LARGE",

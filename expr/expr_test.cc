@@ -165,8 +165,9 @@ TEST(ExprTest, AllowListIsCheckedAtCompileTime) {
   EXPECT_THAT(Compile("$shuffle([1,2])"),
               HasErrorCode("EXPR_FUNCTION_NOT_ALLOWED"));
   Options options;
-  options.allowed_functions = {"sum"};
+  options.allowed_functions = {"sum", "$max"};
   EXPECT_THAT(Compile("$sum([1])", options), IsOk());
+  EXPECT_THAT(Compile("$max([1])", options), IsOk());
   EXPECT_THAT(Compile("$count([1])", options),
               HasErrorCode("EXPR_FUNCTION_NOT_ALLOWED"));
   options.allowed_functions = AllFunctionNames();
@@ -238,6 +239,71 @@ TEST(ExprTest, TransformCopiesInput) {
   ASSERT_THAT(v, IsOk());
   EXPECT_EQ(ToJson(*v), R"({"a":{"x":1,"y":2}})");
   EXPECT_EQ(ToJson(input), R"({"a":{"x":1}})");
+}
+
+}  // namespace
+}  // namespace retrace::expr
+
+namespace retrace::expr {
+namespace {
+
+TEST(ExprTest, DeeplyNestedValuesAreRejectedNotCrashed) {
+  Options options;
+  options.max_steps = 0;
+  EXPECT_EQ(
+      Eval("($f := function($x, $n){ $n = 0 ? $x : $f({\"a\": $x}, $n - 1) }; "
+           "$f(1, 100000))",
+           "null", options),
+      "error EXPR_OUTPUT_TOO_LARGE");
+  std::string deep(5000, '[');
+  EXPECT_THAT(ParseJson(deep + std::string(5000, ']')),
+              HasErrorCode("EXPR_JSON_PARSE"));
+}
+
+TEST(ExprTest, PadIsLinear) {
+  EXPECT_EQ(Eval("$length($pad('x', 1000000, 'ab'))"), "1000000");
+}
+
+}  // namespace
+}  // namespace retrace::expr
+
+#include <pthread.h>
+
+namespace retrace::expr {
+namespace {
+
+struct DepthJob {
+  size_t stack_bytes;
+  std::string result;
+};
+
+void* RunDeep(void* arg) {
+  auto* job = static_cast<DepthJob*>(arg);
+  job->result =
+      Eval("($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))");
+  return nullptr;
+}
+
+// The default depth budget must stop runaway recursion long before a 2 MiB
+// native stack (smaller than any default thread stack we run on) overflows.
+// Optimised builds only: debug and sanitizer builds use far bigger frames.
+#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
+constexpr size_t kDepthTestStack = size_t{2} << 20;
+#else
+constexpr size_t kDepthTestStack = size_t{64} << 20;
+#endif
+
+TEST(ExprTest, DefaultDepthBudgetFitsInTwoMegabyteStack) {
+  DepthJob job{kDepthTestStack, ""};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, job.stack_bytes);
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(&thread, &attr, RunDeep, &job), 0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  EXPECT_EQ(job.result, "error U1001");
 }
 
 }  // namespace

@@ -59,8 +59,8 @@ const std::vector<std::string>& AllFunctionNames();
 std::vector<std::string> DefaultAllowedFunctions();
 
 struct Options {
-  // Names (without '$') of the built-in functions an expression may call or
-  // reference. Checked at compile time and for $eval.
+  // Names of the built-in functions an expression may call or reference
+  // ("sum" or "$sum"). Checked at compile time and for $eval.
   // Default: DefaultAllowedFunctions().
   std::vector<std::string> allowed_functions = DefaultAllowedFunctions();
 

@@ -64,6 +64,30 @@ void ObjectCell::Erase(absl::string_view key) {
   }
 }
 
+namespace {
+struct DestroyState {
+  bool destroying = false;
+  std::vector<HeapCell*> pending;
+};
+}  // namespace
+
+void Value::Destroy(HeapCell* cell) {
+  static thread_local DestroyState state
+      __attribute__((tls_model("initial-exec")));
+  if (state.destroying) {
+    state.pending.push_back(cell);  // the outer call deletes it
+    return;
+  }
+  state.destroying = true;
+  delete cell;  // may queue more cells
+  while (!state.pending.empty()) {
+    HeapCell* c = state.pending.back();
+    state.pending.pop_back();
+    delete c;
+  }
+  state.destroying = false;
+}
+
 ArrayCell* Value::MutableArray() {
   if (RefCount() > 1) {
     auto* copy = new ArrayCell();
@@ -126,6 +150,21 @@ bool DeepEqual(const Value& a, const Value& b) {
   return false;
 }
 
+bool NestingExceeds(const Value& v, int limit) {
+  if (!v.IsArray() && !v.IsObject()) return false;
+  if (limit <= 0) return true;
+  if (v.IsArray()) {
+    for (const Value& x : v.items()) {
+      if (NestingExceeds(x, limit - 1)) return true;
+    }
+  } else {
+    for (const auto& e : v.object().entries) {
+      if (NestingExceeds(e.second, limit - 1)) return true;
+    }
+  }
+  return false;
+}
+
 namespace {
 
 // RapidJSON SAX handler that builds Values on a stack.
@@ -143,6 +182,7 @@ class Builder {
     return Add(Value::String(std::string(s, len)));
   }
   bool StartObject() {
+    if (stack_.size() >= kMaxValueNesting) return false;
     stack_.push_back(Frame{Value::Object(), {}});
     return true;
   }
@@ -152,6 +192,7 @@ class Builder {
   }
   bool EndObject(rapidjson::SizeType) { return Pop(); }
   bool StartArray() {
+    if (stack_.size() >= kMaxValueNesting) return false;
     stack_.push_back(Frame{Value::Array(), {}});
     return true;
   }
@@ -195,7 +236,8 @@ absl::StatusOr<Value> ParseJson(absl::string_view json) {
       ms);
   rapidjson::ParseResult ok =
       reader.Parse<rapidjson::kParseFullPrecisionFlag |
-                   rapidjson::kParseStopWhenDoneFlag>(is, builder);
+                   rapidjson::kParseStopWhenDoneFlag |
+                   rapidjson::kParseIterativeFlag>(is, builder);
   if (!ok) {
     return retrace::Error(
         absl::StatusCode::kInvalidArgument, "EXPR_JSON_PARSE",
@@ -220,15 +262,21 @@ std::string FormatNumber(double d, int precision) {
   if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
   if (d == 0) return "0";
   char buf[40];
-  if (precision > 0) {
-    std::snprintf(buf, sizeof(buf), "%.*e", precision - 1, d);
-    d = std::strtod(buf, nullptr);
+  if (d == std::floor(d) && std::fabs(d) < 1e15) {
+    return std::to_string(static_cast<int64_t>(d));
   }
-  // Shortest representation that round-trips.
-  int digits_wanted = 1;
-  for (; digits_wanted <= 17; ++digits_wanted) {
-    std::snprintf(buf, sizeof(buf), "%.*e", digits_wanted - 1, d);
-    if (std::strtod(buf, nullptr) == d) break;
+  if (precision > 0) {
+    // Rounded to `precision` digits, the shortest form is these digits
+    // without trailing zeros.
+    std::snprintf(buf, sizeof(buf), "%.*e", precision - 1, d);
+  } else {
+    // Shortest representation that round-trips: rounding to 15 significant
+    // digits and dropping trailing zeros finds it whenever 15 or fewer
+    // digits suffice; otherwise 16 or 17 do.
+    for (int digits_wanted = 15; digits_wanted <= 17; ++digits_wanted) {
+      std::snprintf(buf, sizeof(buf), "%.*e", digits_wanted - 1, d);
+      if (std::strtod(buf, nullptr) == d) break;
+    }
   }
   // buf looks like "-d.ddde+XX".
   std::string s(buf);

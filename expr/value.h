@@ -211,9 +211,16 @@ class Value {
   }
   void Release() {
     if (IsHeap() && cell_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      delete cell_;
+      if (type_ == Type::kString) {
+        delete cell_;  // strings hold no values: no recursion
+      } else {
+        Destroy(cell_);
+      }
     }
   }
+  // Deletes `cell` without recursing through nested values, so that
+  // arbitrarily deep values never overflow the stack.
+  static void Destroy(HeapCell* cell);
   uint32_t RefCount() const {
     return cell_->refs_.load(std::memory_order_acquire);
   }
@@ -231,8 +238,17 @@ class Value {
 // equal only to themselves; undefined equals nothing.
 bool DeepEqual(const Value& a, const Value& b);
 
+// Values nested deeper than this are rejected by ParseJson and by the
+// engine's output check, so that recursive walks stay shallow.
+inline constexpr int kMaxValueNesting = 1000;
+
+// True when `v` nests arrays / objects deeper than `limit` levels. Walks at
+// most `limit` levels deep.
+bool NestingExceeds(const Value& v, int limit = kMaxValueNesting);
+
 // Parses one JSON document. Fails with kInvalidArgument and code
-// "EXPR_JSON_PARSE" naming the byte offset.
+// "EXPR_JSON_PARSE" naming the byte offset (also for nesting deeper than
+// kMaxValueNesting).
 absl::StatusOr<Value> ParseJson(absl::string_view json);
 
 struct JsonWriteOptions {

@@ -59,6 +59,28 @@ enum class NodeType {
 
 struct Node;
 
+// Binary operators, resolved by the parser (order matters: arithmetic first,
+// then comparisons).
+enum class BinOp : uint8_t {
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kConcat,
+  kAnd,
+  kOr,
+  kIn,
+  kRange,
+  kOther,
+};
+
 // A parent-operator binding: the label under which an ancestor is bound, and
 // how many steps up it still is.
 struct Slot {
@@ -84,6 +106,7 @@ struct Node {
   int position = 0;
   std::string value;  // operator, name, string, variable name, regex source
   Value literal;      // kString / kNumber / kValue
+  BinOp op = BinOp::kOther;  // kBinary / kRange
   Node* lhs = nullptr;
   Node* rhs = nullptr;
   Node* third = nullptr;     // else branch, transform delete
@@ -98,6 +121,10 @@ struct Node {
   std::vector<SortTerm> terms;    // kSort / kRawSort
   bool keep_array = false;
   bool keep_singleton_array = false;  // path
+  bool simple_path = false;  // path: only plain name steps (see compile.cc)
+  bool block_needs_frame = true;  // block: binds a variable somewhere inside
+  bool plain_literal = false;  // literal without predicates: value is `literal`
+  bool plain_name = false;     // name step without stages, bindings, grouping
   bool cons_array = false;
   bool tuple = false;
   std::string focus;  // @$v

@@ -4,10 +4,12 @@
 #include <atomic>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "common/status_macros.h"
 #include "expr/internal/compile.h"
 #include "expr/internal/errors.h"
@@ -48,6 +50,31 @@ absl::Status NotFinite(double d, int position) {
 
 bool IsSequence(const Value& v) { return v.IsArray() && v.array().sequence; }
 
+namespace {
+// 0 when every number in `x` is finite, 1 when one is not, 2 when `x` nests
+// deeper than kMaxValueNesting.
+int CheckFinite(const Value& x, int depth) {
+  switch (x.type()) {
+    case Value::Type::kNumber:
+      return std::isfinite(x.number()) ? 0 : 1;
+    case Value::Type::kArray:
+      if (depth >= kMaxValueNesting) return 2;
+      for (const Value& y : x.items()) {
+        if (int r = CheckFinite(y, depth + 1)) return r;
+      }
+      return 0;
+    case Value::Type::kObject:
+      if (depth >= kMaxValueNesting) return 2;
+      for (const auto& e : x.object().entries) {
+        if (int r = CheckFinite(e.second, depth + 1)) return r;
+      }
+      return 0;
+    default:
+      return 0;
+  }
+}
+}  // namespace
+
 Value MakeSequence() {
   auto* cell = new ArrayCell();
   cell->sequence = true;
@@ -61,7 +88,15 @@ Value MakeSequence(std::vector<Value> items) {
   return Value::FromArray(cell);
 }
 
-bool Truthy(const Value& v) {
+namespace {
+bool TruthyAt(const Value& v, int depth);
+}  // namespace
+
+bool Truthy(const Value& v) { return TruthyAt(v, 0); }
+
+namespace {
+bool TruthyAt(const Value& v, int depth) {
+  if (depth > kMaxValueNesting) return true;
   switch (v.type()) {
     case Value::Type::kUndefined:
     case Value::Type::kNull:
@@ -77,19 +112,27 @@ bool Truthy(const Value& v) {
       return v.object().size() > 0;
     case Value::Type::kArray: {
       const auto& items = v.items();
-      if (items.size() == 1) return Truthy(items[0]);
+      if (items.size() == 1) return TruthyAt(items[0], depth + 1);
       for (const Value& item : items) {
-        if (Truthy(item)) return true;
+        if (TruthyAt(item, depth + 1)) return true;
       }
       return false;
     }
   }
   return false;
 }
+}  // namespace
 
 Value ToBoolean(const Value& v) {
   if (v.IsUndefined()) return Value();
   return Value::Bool(Truthy(v));
+}
+
+absl::Status TooDeep(int position) {
+  return retrace::Error(
+      absl::StatusCode::kResourceExhausted, "EXPR_OUTPUT_TOO_LARGE",
+      absl::StrCat("value nested deeper than ", kMaxValueNesting,
+                   " levels (at position ", position, ")"));
 }
 
 absl::StatusOr<std::string> ToJsString(const Value& v, bool pretty,
@@ -100,21 +143,13 @@ absl::StatusOr<std::string> ToJsString(const Value& v, bool pretty,
     return LangError("D3001", position,
                      "Attempting to invoke string function on Infinity or NaN");
   }
-  std::function<bool(const Value&)> finite = [&](const Value& x) {
-    if (x.IsNumber()) return static_cast<bool>(std::isfinite(x.number()));
-    if (x.IsArray()) {
-      for (const Value& y : x.items()) {
-        if (!finite(y)) return false;
-      }
-    } else if (x.IsObject()) {
-      for (const auto& e : x.object().entries) {
-        if (!finite(e.second)) return false;
-      }
-    }
-    return true;
-  };
-  if (!finite(v)) {
-    return LangError("D1001", position, "Number out of range");
+  switch (CheckFinite(v, 0)) {
+    case 1:
+      return LangError("D1001", position, "Number out of range");
+    case 2:
+      return TooDeep(position);
+    default:
+      break;
   }
   const Value* target = &v;
   if (v.IsArray() && v.array().outer_wrapper && !v.items().empty()) {
@@ -143,12 +178,22 @@ Value AppendValues(const Value& a, const Value& b) {
   return Value::Array(std::move(items));
 }
 
+namespace {
+Value LookupFieldAt(const Value& input, absl::string_view key, int depth);
+}  // namespace
+
 Value LookupField(const Value& input, absl::string_view key) {
+  return LookupFieldAt(input, key, 0);
+}
+
+namespace {
+Value LookupFieldAt(const Value& input, absl::string_view key, int depth) {
   if (input.IsArray()) {
+    if (depth > kMaxValueNesting) return Value();
     Value result = MakeSequence();
     ArrayCell* out = result.MutableArray();
     for (const Value& item : input.items()) {
-      Value res = LookupField(item, key);
+      Value res = LookupFieldAt(item, key, depth + 1);
       if (res.IsUndefined()) continue;
       if (res.IsArray()) {
         for (const Value& v : res.items()) out->items.push_back(v);
@@ -164,6 +209,7 @@ Value LookupField(const Value& input, absl::string_view key) {
   }
   return Value();
 }
+}  // namespace
 
 Value DeepClone(const Value& v) {
   if (v.IsArray()) {
@@ -204,12 +250,24 @@ Value BuiltinValue(const BuiltinDef* def) {
 // ---------------------------------------------------------------------------
 
 Evaluator::Evaluator(const EvalConfig& config)
-    : config_(config), evaluation_id_(next_evaluation_id.fetch_add(1)) {}
+    : config_(config),
+      evaluation_id_(
+          next_evaluation_id.fetch_add(1, std::memory_order_relaxed)),
+      step_limit_(config.options->max_steps > 0
+                      ? config.options->max_steps
+                      : std::numeric_limits<int64_t>::max()),
+      depth_limit_(config.options->max_depth > 0
+                       ? config.options->max_depth
+                       : std::numeric_limits<int>::max()) {}
 
 Frame* Evaluator::NewFrame(Frame* parent) {
-  frames_.emplace_back();
-  frames_.back().parent = parent;
-  return &frames_.back();
+  if (frames_in_block_ == kFrameBlock) {
+    frame_blocks_.emplace_back(new Frame[kFrameBlock]);
+    frames_in_block_ = 0;
+  }
+  Frame* f = &frame_blocks_.back()[frames_in_block_++];
+  f->parent = parent;
+  return f;
 }
 
 absl::Status Evaluator::CheckSequence(size_t length, int position) const {
@@ -235,7 +293,6 @@ absl::Status Evaluator::CheckString(size_t length, int position) const {
 }
 
 absl::Status Evaluator::CheckBudget(const Node* node) {
-  ++steps_;
   const Options& o = options();
   if (o.max_steps > 0 && steps_ > o.max_steps) {
     return retrace::Error(
@@ -252,7 +309,12 @@ absl::Status Evaluator::CheckBudget(const Node* node) {
                                   "function. Consider rewriting as "
                                   "tail-recursive."));
   }
-  if (has_deadline_ && (steps_ & 1023) == 0 && absl::Now() > deadline_) {
+  if (has_deadline_ && (steps_ & 1023) == 0 &&
+      deadline_ == absl::InfiniteFuture()) {
+    // The clock is first read after 1024 steps, so that short evaluations
+    // never pay for it; the budget then runs from that moment.
+    deadline_ = absl::Now() + o.max_wall_time;
+  } else if (has_deadline_ && (steps_ & 1023) == 0 && absl::Now() > deadline_) {
     return retrace::Error(absl::StatusCode::kDeadlineExceeded, "EXPR_TIMEOUT",
                           absl::StrCat("evaluation exceeded the time limit of ",
                                        absl::FormatDuration(o.max_wall_time),
@@ -265,7 +327,7 @@ absl::StatusOr<Value> Evaluator::Run(const Value& input_in,
                                      const Value& bindings) {
   if (options().max_wall_time > absl::ZeroDuration()) {
     has_deadline_ = true;
-    deadline_ = absl::Now() + options().max_wall_time;
+    deadline_ = absl::InfiniteFuture();
   }
   Value input = input_in;
   if (input.IsArray() && !input.array().sequence) {
@@ -273,7 +335,7 @@ absl::StatusOr<Value> Evaluator::Run(const Value& input_in,
     wrapped.MutableArray()->outer_wrapper = true;
     input = std::move(wrapped);
   }
-  Frame* root = NewFrame(nullptr);
+  Frame* root = &root_frame_;
   root->Bind("$", input);
   if (bindings.IsObject()) {
     for (const auto& e : bindings.object().entries) {
@@ -289,11 +351,19 @@ absl::StatusOr<Value> Evaluator::Run(const Value& input_in,
 
 absl::StatusOr<Value> Evaluator::Eval(const Node* node, const Value& input,
                                       Frame* env) {
-  RETURN_IF_ERROR(CheckBudget(node));
+  ++steps_;
+  if (ABSL_PREDICT_FALSE(steps_ > step_limit_ || depth_ >= depth_limit_ ||
+                         (has_deadline_ && (steps_ & 1023) == 0))) {
+    RETURN_IF_ERROR(CheckBudget(node));
+  }
   ++depth_;
   absl::StatusOr<Value> r = EvalInner(node, input, env);
   --depth_;
   if (!r.ok()) return r;
+  if (ABSL_PREDICT_TRUE(!r->IsArray() && node->predicates.empty() &&
+                        !node->has_group)) {
+    return r;
+  }
   Value result = std::move(*r);
   for (const Stage& s : node->predicates) {
     ASSIGN_OR_RETURN(result, EvalFilter(s.expr, result, env));
@@ -379,6 +449,7 @@ absl::StatusOr<Value> Evaluator::EvalInner(const Node* node, const Value& input,
     }
     case NodeType::kDescendant: {
       if (input.IsUndefined()) return Value();
+      if (NestingExceeds(input)) return TooDeep(node->position);
       std::vector<Value> out;
       std::function<void(const Value&)> rec = [&](const Value& x) {
         if (!x.IsArray()) out.push_back(x);
@@ -401,9 +472,9 @@ absl::StatusOr<Value> Evaluator::EvalInner(const Node* node, const Value& input,
       ASSIGN_OR_RETURN(Value c, Eval(node->lhs, input, env));
       if (Truthy(c)) {
         if (node->rhs == node->lhs) return c;  // ?: operator
-        return Eval(node->rhs, input, env);
+        return EvalChild(node->rhs, input, env);
       }
-      if (node->third) return Eval(node->third, input, env);
+      if (node->third) return EvalChild(node->third, input, env);
       return Value();
     }
     case NodeType::kCoalesce: {
@@ -412,7 +483,7 @@ absl::StatusOr<Value> Evaluator::EvalInner(const Node* node, const Value& input,
       return Eval(node->rhs, input, env);
     }
     case NodeType::kBlock: {
-      Frame* frame = NewFrame(env);
+      Frame* frame = node->block_needs_frame ? NewFrame(env) : env;
       Value result;
       for (const Node* item : node->items) {
         ASSIGN_OR_RETURN(result, Eval(item, input, frame));
@@ -474,14 +545,53 @@ absl::StatusOr<Value> Evaluator::EvalVariable(const Node* node,
   return Value();
 }
 
+absl::StatusOr<Value> Evaluator::EvalSimplePath(const Node* node,
+                                                const Value& input, Frame* env,
+                                                bool* done) {
+  const auto& steps = node->items;
+  Value cur;
+  size_t i = 0;
+  if (steps[0]->type == NodeType::kVariable) {
+    ++steps_;
+    ASSIGN_OR_RETURN(cur, EvalVariable(steps[0], input, env));
+    i = 1;
+  } else {
+    cur = input;
+  }
+  for (; i < steps.size(); ++i) {
+    if (cur.IsArray()) {
+      *done = false;
+      return Value();
+    }
+    if (!cur.IsObject()) return Value();
+    const Value* v = cur.object().Find(steps[i]->value);
+    if (v == nullptr) return Value();
+    cur = *v;
+  }
+  if (cur.IsArray() && (steps.size() == 1 || cur.array().sequence)) {
+    // Single-step paths and sequences flatten differently: let the general
+    // algorithm decide.
+    *done = false;
+    return Value();
+  }
+  return cur;
+}
+
 absl::StatusOr<Value> Evaluator::EvalPath(const Node* node, const Value& input,
                                           Frame* env) {
+  if (node->simple_path && !input.IsArray()) {
+    bool done = true;
+    ASSIGN_OR_RETURN(Value v, EvalSimplePath(node, input, env, &done));
+    if (done) return v;
+  }
   Value input_seq;
   const auto& steps = node->items;
   if (input.IsArray() && steps[0]->type != NodeType::kVariable) {
     input_seq = input;
-  } else {
+  } else if (input.IsArray() || steps[0]->cons_array) {
     input_seq = MakeSequence({input});
+  } else {
+    input_seq = input;  // a single item: steps treat it as [input]
   }
   Value result_seq;
   bool is_tuple = false;
@@ -535,41 +645,55 @@ absl::StatusOr<Value> Evaluator::EvalStep(const Node* step, const Value& input,
     if (!step->stages.empty()) return EvalStages(step->stages, result, env);
     return result;
   }
-  std::vector<Value> results;
+  auto* cell = new ArrayCell();
+  cell->sequence = true;
+  cell->items.reserve(input.IsArray() ? input.items().size() : 1);
+  Value result = Value::FromArray(cell);
+  size_t count = 0;
+  Value single_array;  // the only result, when it is a non-sequence array
   auto one = [&](const Value& item) -> absl::Status {
-    ASSIGN_OR_RETURN(Value res, Eval(step, item, env));
+    Value res;
+    if (step->plain_name) {
+      // What Eval would do for a field name, without its overhead: look up,
+      // then flatten a sequence of zero or one values.
+      ++steps_;
+      res = LookupField(item, step->value);
+      if (res.IsArray() && res.array().sequence) {
+        const auto& found = res.items();
+        if (found.empty()) return absl::OkStatus();
+        if (found.size() == 1) res = Value(found[0]);
+      }
+    } else {
+      ASSIGN_OR_RETURN(res, Eval(step, item, env));
+    }
     for (const Stage& s : step->stages) {
       ASSIGN_OR_RETURN(res, EvalFilter(s.expr, res, env));
     }
-    if (res.IsDefined()) results.push_back(std::move(res));
+    if (res.IsUndefined()) return absl::OkStatus();
+    ++count;
+    if (count == 1 && res.IsArray() && !res.array().sequence)
+      single_array = res;
+    if (!res.IsArray() || res.array().cons) {
+      cell->items.push_back(std::move(res));
+    } else {
+      for (const Value& v : res.items()) cell->items.push_back(v);
+    }
     return absl::OkStatus();
   };
   if (input.IsArray()) {
-    results.reserve(input.items().size());
     for (const Value& item : input.items()) RETURN_IF_ERROR(one(item));
   } else {
     RETURN_IF_ERROR(one(input));
   }
-  if (last_step && results.size() == 1 && results[0].IsArray() &&
-      !results[0].array().sequence) {
-    return results[0];
-  }
-  std::vector<Value> flat;
-  flat.reserve(results.size());
-  for (Value& res : results) {
-    if (!res.IsArray() || res.array().cons) {
-      flat.push_back(std::move(res));
-    } else {
-      for (const Value& v : res.items()) flat.push_back(v);
-    }
-  }
-  RETURN_IF_ERROR(CheckSequence(flat.size(), step->position));
-  return MakeSequence(std::move(flat));
+  if (last_step && count == 1 && single_array.IsDefined()) return single_array;
+  RETURN_IF_ERROR(CheckSequence(cell->items.size(), step->position));
+  return result;
 }
 
 Frame* Evaluator::FrameFromTuple(Frame* env, const Value& tuple) {
   Frame* frame = NewFrame(env);
   if (!tuple.IsObject()) return frame;
+  frame->keep_alive = tuple;
   for (const auto& e : tuple.object().entries) {
     if (e.first != "@") frame->vars.emplace_back(e.first, e.second);
   }
@@ -672,8 +796,9 @@ absl::StatusOr<Value> Evaluator::EvalStages(const std::vector<Stage>& stages,
 absl::StatusOr<Value> Evaluator::EvalFilter(const Node* pred,
                                             const Value& input, Frame* env) {
   bool tuple_stream = input.IsArray() && input.array().tuple_stream;
-  Value in = input.IsArray() ? input : MakeSequence({input});
-  const auto& items = in.items();
+  absl::Span<const Value> items = input.IsArray()
+                                      ? absl::MakeConstSpan(input.items())
+                                      : absl::Span<const Value>(&input, 1);
   if (pred->type == NodeType::kNumber) {
     double d = std::floor(pred->literal.number());
     int64_t n = items.size();
@@ -718,17 +843,18 @@ absl::StatusOr<Value> Evaluator::EvalFilter(const Node* pred,
 
 absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
                                             const Value& input, Frame* env) {
-  ASSIGN_OR_RETURN(Value lhs, Eval(node->lhs, input, env));
+  ASSIGN_OR_RETURN(Value lhs, EvalChild(node->lhs, input, env));
   const std::string& op = node->value;
+  const BinOp bop = node->op;
   int pos = node->position;
-  if (node->type == NodeType::kBinary && (op == "and" || op == "or")) {
+  if (bop == BinOp::kAnd || bop == BinOp::kOr) {
     bool l = Truthy(lhs);
-    if (op == "and" && !l) return Value::Bool(false);
-    if (op == "or" && l) return Value::Bool(true);
-    ASSIGN_OR_RETURN(Value rhs, Eval(node->rhs, input, env));
+    if (bop == BinOp::kAnd && !l) return Value::Bool(false);
+    if (bop == BinOp::kOr && l) return Value::Bool(true);
+    ASSIGN_OR_RETURN(Value rhs, EvalChild(node->rhs, input, env));
     return Value::Bool(Truthy(rhs));
   }
-  ASSIGN_OR_RETURN(Value rhs, Eval(node->rhs, input, env));
+  ASSIGN_OR_RETURN(Value rhs, EvalChild(node->rhs, input, env));
   if (node->type == NodeType::kRange) {
     if (lhs.IsDefined() &&
         (!lhs.IsNumber() || lhs.number() != std::floor(lhs.number()))) {
@@ -761,9 +887,8 @@ absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
       cell->items.push_back(Value::Number(v));
     return Value::FromArray(cell);
   }
-  char c0 = op[0];
-  if (op.size() == 1 &&
-      (c0 == '+' || c0 == '-' || c0 == '*' || c0 == '/' || c0 == '%')) {
+  if (bop <= BinOp::kMod) {
+    char c0 = op[0];
     if (lhs.IsDefined() && !lhs.IsNumber()) {
       return LangError("T2001", pos,
                        absl::StrCat("The left side of the ", op,
@@ -798,12 +923,13 @@ absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
     }
     return Value::Number(r);
   }
-  if (op == "=" || op == "!=") {
+  if (bop == BinOp::kEq || bop == BinOp::kNe) {
     if (lhs.IsUndefined() || rhs.IsUndefined()) return Value::Bool(false);
+    if (NestingExceeds(lhs) || NestingExceeds(rhs)) return TooDeep(pos);
     bool eq = DeepEqual(lhs, rhs);
-    return Value::Bool(op == "=" ? eq : !eq);
+    return Value::Bool(bop == BinOp::kEq ? eq : !eq);
   }
-  if (op == "<" || op == "<=" || op == ">" || op == ">=") {
+  if (bop >= BinOp::kLt && bop <= BinOp::kGe) {
     bool lc = lhs.IsUndefined() || lhs.IsString() || lhs.IsNumber();
     bool rc = rhs.IsUndefined() || rhs.IsString() || rhs.IsNumber();
     if (!lc || !rc) {
@@ -827,13 +953,13 @@ absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
       int c = lhs.str().compare(rhs.str());
       cmp = c < 0 ? -1 : (c > 0 ? 1 : 0);
     }
-    bool r = op == "<"    ? cmp < 0
-             : op == "<=" ? cmp <= 0
-             : op == ">"  ? cmp > 0
-                          : cmp >= 0;
+    bool r = bop == BinOp::kLt   ? cmp < 0
+             : bop == BinOp::kLe ? cmp <= 0
+             : bop == BinOp::kGt ? cmp > 0
+                                 : cmp >= 0;
     return Value::Bool(r);
   }
-  if (op == "&") {
+  if (bop == BinOp::kConcat) {
     std::string out;
     if (lhs.IsDefined()) {
       ASSIGN_OR_RETURN(out, ToJsString(lhs, false, pos));
@@ -845,7 +971,7 @@ absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
     RETURN_IF_ERROR(CheckString(out.size(), pos));
     return Value::String(std::move(out));
   }
-  if (op == "in") {
+  if (bop == BinOp::kIn) {
     if (lhs.IsUndefined() || rhs.IsUndefined()) return Value::Bool(false);
     auto same = [&](const Value& x) {
       if (x.IsArray() || x.IsObject() || x.IsFunction()) {
@@ -867,6 +993,7 @@ absl::StatusOr<Value> Evaluator::EvalBinary(const Node* node,
 absl::StatusOr<Value> Evaluator::EvalArray(const Node* node, const Value& input,
                                            Frame* env) {
   auto* cell = new ArrayCell();
+  cell->items.reserve(node->items.size());
   Value result = Value::FromArray(cell);
   for (const Node* item : node->items) {
     ASSIGN_OR_RETURN(Value v, Eval(item, input, env));
@@ -886,25 +1013,34 @@ absl::StatusOr<Value> Evaluator::EvalGroup(
     const std::vector<std::pair<Node*, Node*>>& pairs, int position,
     const Value& input_in, Frame* env) {
   bool reduce = input_in.IsArray() && input_in.array().tuple_stream;
-  std::vector<Value> single;
-  const std::vector<Value>* items;
-  if (input_in.IsArray()) {
-    items = &input_in.items();
-  } else {
-    single.push_back(input_in);
-    items = &single;
-  }
-  if (items->empty()) {
-    single.push_back(Value());
-    items = &single;
-  }
+  static const Value kUndefined;
+  absl::Span<const Value> items_span =
+      input_in.IsArray() ? absl::MakeConstSpan(input_in.items())
+                         : absl::Span<const Value>(&input_in, 1);
+  if (items_span.empty()) items_span = absl::Span<const Value>(&kUndefined, 1);
+  const absl::Span<const Value>* items = &items_span;
   struct Group {
     std::string key;
     Value data;
     size_t expr_index;
   };
   std::vector<Group> groups;
-  absl::flat_hash_map<std::string, size_t> index;
+  groups.reserve(pairs.size());
+  absl::flat_hash_map<std::string, size_t> index;  // used past 8 groups
+  auto find_group = [&](const std::string& key) -> Group* {
+    if (groups.size() <= 8) {
+      for (Group& g : groups) {
+        if (g.key == key) return &g;
+      }
+      return nullptr;
+    }
+    if (index.empty()) {
+      for (size_t i = 0; i < groups.size(); ++i)
+        index.emplace(groups[i].key, i);
+    }
+    auto it = index.find(key);
+    return it == index.end() ? nullptr : &groups[it->second];
+  };
   for (const Value& item : *items) {
     Frame* e = reduce ? FrameFromTuple(env, item) : env;
     for (size_t p = 0; p < pairs.size(); ++p) {
@@ -917,9 +1053,9 @@ absl::StatusOr<Value> Evaluator::EvalGroup(
                                       "to a string; got: ",
                                       ToJson(key)));
       }
-      auto it = index.find(key.str());
-      if (it != index.end()) {
-        Group& g = groups[it->second];
+      Group* found = find_group(key.str());
+      if (found != nullptr) {
+        Group& g = *found;
         if (g.expr_index != p) {
           return LangError("D1009", position,
                            absl::StrCat("Multiple key definitions evaluate to "
@@ -928,13 +1064,14 @@ absl::StatusOr<Value> Evaluator::EvalGroup(
         }
         g.data = AppendValues(g.data, item);
       } else {
-        index.emplace(key.str(), groups.size());
+        if (!index.empty()) index.emplace(key.str(), groups.size());
         groups.push_back(Group{key.str(), item, p});
       }
     }
   }
   Value result = Value::Object();
   ObjectCell* obj = result.MutableObject();
+  obj->entries.reserve(groups.size());
   for (Group& g : groups) {
     Value context = g.data;
     Frame* e = env;
@@ -1055,11 +1192,11 @@ absl::StatusOr<Value> Evaluator::EvalFunctionCall(const Node* node,
                                     name, "}?"));
     }
   }
-  std::vector<Value> args;
+  ValueList args;
   args.reserve(node->items.size() + 1);
   if (apply_to != nullptr) args.push_back(*apply_to);
   for (const Node* arg : node->items) {
-    ASSIGN_OR_RETURN(Value v, Eval(arg, input, env));
+    ASSIGN_OR_RETURN(Value v, EvalChild(arg, input, env));
     args.push_back(std::move(v));
   }
   return Apply(proc, std::move(args), input, env, node->position);
@@ -1142,7 +1279,7 @@ int Evaluator::Arity(const Value& fn) const {
   }
 }
 
-absl::StatusOr<Value> Evaluator::Apply(const Value& fn, std::vector<Value> args,
+absl::StatusOr<Value> Evaluator::Apply(const Value& fn, ValueList args,
                                        const Value& input, Frame* env,
                                        int position) {
   ASSIGN_OR_RETURN(Value result,
@@ -1153,7 +1290,7 @@ absl::StatusOr<Value> Evaluator::Apply(const Value& fn, std::vector<Value> args,
     const FunctionValue* t = AsFunction(result);
     const Node* call = t->node->lhs;
     ASSIGN_OR_RETURN(Value next, Eval(call->lhs, t->input, t->env));
-    std::vector<Value> a;
+    ValueList a;
     a.reserve(call->items.size());
     for (const Node* arg : call->items) {
       ASSIGN_OR_RETURN(Value v, Eval(arg, t->input, t->env));
@@ -1171,8 +1308,7 @@ absl::StatusOr<Value> Evaluator::Apply(const Value& fn, std::vector<Value> args,
   return result;
 }
 
-absl::StatusOr<Value> Evaluator::ApplyInner(const Value& fn,
-                                            std::vector<Value> args,
+absl::StatusOr<Value> Evaluator::ApplyInner(const Value& fn, ValueList args,
                                             const Value& input, Frame* env,
                                             int position) {
   if (!fn.IsFunction()) {
@@ -1204,12 +1340,12 @@ absl::StatusOr<Value> Evaluator::ApplyInner(const Value& fn,
     case FunctionValue::kBuiltin: {
       const BuiltinDef* def = f->builtin;
       ASSIGN_OR_RETURN(args, ValidateArgs(*def->signature, std::move(args),
-                                          input, "$" + def->name, position));
+                                          input, def->display_name, position));
       CallContext ctx{this, input, env, position};
       return def->fn(ctx, args);
     }
     case FunctionValue::kPartial: {
-      std::vector<Value> full;
+      ValueList full;
       full.reserve(f->args.size());
       size_t k = 0;
       for (size_t i = 0; i < f->args.size(); ++i) {
@@ -1243,7 +1379,7 @@ absl::StatusOr<Value> Evaluator::ApplyInner(const Value& fn,
     }
     case FunctionValue::kRegex: {
       const BuiltinDef* match = FindBuiltin("match");
-      std::vector<Value> a;
+      ValueList a;
       a.push_back(args.empty() ? Value() : args[0]);
       a.push_back(fn);
       a.push_back(Value::Number(1));
@@ -1266,6 +1402,7 @@ absl::StatusOr<Value> Evaluator::ApplyTransform(const FunctionValue* f,
                                                 const Value& obj) {
   if (obj.IsUndefined()) return Value();
   const Node* node = f->node;
+  if (NestingExceeds(obj)) return TooDeep(node->position);
   Value result = DeepClone(obj);
   ASSIGN_OR_RETURN(Value matches, Eval(node->lhs, result, f->env));
   if (matches.IsUndefined()) return result;

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "expr/internal/ast.h"
@@ -33,10 +34,13 @@ namespace retrace::expr::internal {
 
 class Evaluator;
 
-// A scope of variable bindings.
+// A scope of variable bindings. Names are views into text that outlives the
+// evaluation: the AST, the caller's bindings, or `keep_alive` (the tuple a
+// frame was made from).
 struct Frame {
   Frame* parent = nullptr;
-  std::vector<std::pair<std::string, Value>> vars;
+  absl::InlinedVector<std::pair<absl::string_view, Value>, 2> vars;
+  Value keep_alive;
   void Bind(absl::string_view name, Value v) {
     for (auto& e : vars) {
       if (e.first == name) {
@@ -44,7 +48,7 @@ struct Frame {
         return;
       }
     }
-    vars.emplace_back(std::string(name), std::move(v));
+    vars.emplace_back(name, std::move(v));
   }
   const Value* Lookup(absl::string_view name) const {
     for (const Frame* f = this; f != nullptr; f = f->parent) {
@@ -64,11 +68,11 @@ struct CallContext {
   int position;
 };
 
-using BuiltinFn = absl::StatusOr<Value> (*)(CallContext& ctx,
-                                            std::vector<Value>& args);
+using BuiltinFn = absl::StatusOr<Value> (*)(CallContext& ctx, ValueList& args);
 
 struct BuiltinDef {
-  std::string name;  // without '$'
+  std::string name;          // without '$'
+  std::string display_name;  // with '$', for messages
   std::shared_ptr<const Signature> signature;
   BuiltinFn fn;
   int arity;  // as jsonata-js reports it to higher-order functions
@@ -79,7 +83,7 @@ const BuiltinDef* FindBuiltin(absl::string_view name);
 
 // A compiled regular expression value.
 struct RegexProgram {
-  std::shared_ptr<re2::RE2> re;
+  std::shared_ptr<const re2::RE2> re;
   std::string source;
 };
 
@@ -88,8 +92,7 @@ class FunctionValue final : public FunctionCell {
   enum Kind { kLambda, kBuiltin, kPartial, kRegex, kChain, kTransform };
   Kind kind;
   // kLambda / kTransform.
-  const Node* node = nullptr;
-  std::shared_ptr<const Program> program;  // keeps `node` alive
+  const Node* node = nullptr;  // valid while its evaluation runs
   Frame* env = nullptr;
   Value input;
   uint64_t evaluation_id = 0;
@@ -120,9 +123,9 @@ absl::StatusOr<std::shared_ptr<const RegexProgram>> CompileRegex(
 
 // Settings shared by an evaluation.
 struct EvalConfig {
-  const Options* options;
+  const Options* options;  // must outlive the evaluation
   int64_t now_millis;
-  std::shared_ptr<const Program> program;
+  const Program* program;  // must outlive the evaluation
 };
 
 class Evaluator {
@@ -134,9 +137,20 @@ class Evaluator {
 
   // Evaluates one node.
   absl::StatusOr<Value> Eval(const Node* node, const Value& input, Frame* env);
+  // As Eval, with plain literals answered directly.
+  absl::StatusOr<Value> EvalChild(const Node* node, const Value& input,
+                                  Frame* env) {
+    // Budgets are checked by Eval whenever a check is due.
+    if (node->plain_literal && steps_ + 1 < step_limit_ &&
+        depth_ + 1 < depth_limit_ && ((steps_ + 1) & 1023) != 0) {
+      ++steps_;
+      return node->literal;
+    }
+    return Eval(node, input, env);
+  }
 
   // Applies a function value to arguments (with tail-call trampoline).
-  absl::StatusOr<Value> Apply(const Value& fn, std::vector<Value> args,
+  absl::StatusOr<Value> Apply(const Value& fn, ValueList args,
                               const Value& input, Frame* env, int position);
 
   // Arity of a function value as jsonata-js reports it.
@@ -162,6 +176,10 @@ class Evaluator {
                                   Frame* env);
   absl::StatusOr<Value> EvalPath(const Node* node, const Value& input,
                                  Frame* env);
+  // Paths of plain field names (optionally after a variable) over single
+  // objects; sets *done = false when the general algorithm is needed.
+  absl::StatusOr<Value> EvalSimplePath(const Node* node, const Value& input,
+                                       Frame* env, bool* done);
   absl::StatusOr<Value> EvalStep(const Node* step, const Value& input,
                                  Frame* env, bool last_step);
   absl::StatusOr<Value> EvalTupleStep(const Node* step, const Value& input,
@@ -189,7 +207,7 @@ class Evaluator {
                                       Frame* env);
   absl::StatusOr<Value> EvalVariable(const Node* node, const Value& input,
                                      Frame* env);
-  absl::StatusOr<Value> ApplyInner(const Value& fn, std::vector<Value> args,
+  absl::StatusOr<Value> ApplyInner(const Value& fn, ValueList args,
                                    const Value& input, Frame* env,
                                    int position);
   absl::StatusOr<Value> ApplyTransform(const FunctionValue* f,
@@ -199,8 +217,14 @@ class Evaluator {
 
   EvalConfig config_;
   uint64_t evaluation_id_;
-  std::deque<Frame> frames_;
+  // Frames live in fixed-size blocks so pointers to them stay valid.
+  static constexpr size_t kFrameBlock = 32;
+  std::vector<std::unique_ptr<Frame[]>> frame_blocks_;
+  size_t frames_in_block_ = kFrameBlock;
+  Frame root_frame_;
   std::vector<std::shared_ptr<const Program>> eval_programs_;
+  const int64_t step_limit_;
+  const int depth_limit_;
   int64_t steps_ = 0;
   int depth_ = 0;
   absl::Time deadline_;
@@ -221,6 +245,8 @@ absl::StatusOr<std::string> ToJsString(const Value& v, bool pretty,
 Value AppendValues(const Value& a, const Value& b);
 // fn.lookup.
 Value LookupField(const Value& input, absl::string_view key);
+// EXPR_OUTPUT_TOO_LARGE for values nested deeper than kMaxValueNesting.
+absl::Status TooDeep(int position);
 // Deep copy into fresh cells.
 Value DeepClone(const Value& v);
 // Counts UTF-8 code points.

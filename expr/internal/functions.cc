@@ -20,7 +20,7 @@
 namespace retrace::expr::internal {
 namespace {
 
-using Args = std::vector<Value>;
+using Args = ValueList;
 
 const Value& Arg(const Args& a, size_t i) {
   static const Value kUndefined;
@@ -111,6 +111,7 @@ std::string SliceCodePoints(absl::string_view s, int64_t start, int64_t end) {
 struct RegexMatch {
   size_t start, end;  // byte offsets
   std::vector<Value> groups;
+  Value text;  // the matched text reported by a custom matcher, if any
 };
 
 std::vector<RegexMatch> FindAll(const re2::RE2& re, absl::string_view s,
@@ -128,6 +129,12 @@ std::vector<RegexMatch> FindAll(const re2::RE2& re, absl::string_view s,
     RegexMatch m;
     m.start = sub[0].data() - s.data();
     m.end = m.start + sub[0].size();
+    if (m.start < s.size() &&
+        (static_cast<unsigned char>(s[m.start]) & 0xC0) == 0x80) {
+      // RE2 searches bytes: a match cannot start inside a character.
+      pos = m.start + 1;
+      continue;
+    }
     for (int g = 1; g <= ngroups; ++g) {
       if (sub[g].data() == nullptr) {
         m.groups.push_back(Value::String(""));
@@ -161,8 +168,11 @@ bool IsRegex(const Value& v) {
 Value MatchObject(absl::string_view s, const RegexMatch& m) {
   Value o = Value::Object();
   ObjectCell* c = o.MutableObject();
+  c->entries.reserve(3);
   c->Set("match",
-         Value::String(std::string(s.substr(m.start, m.end - m.start))));
+         m.text.IsString()
+             ? m.text
+             : Value::String(std::string(s.substr(m.start, m.end - m.start))));
   c->Set("index", Value::Number(CodePointLength(s.substr(0, m.start))));
   c->Set("groups", Value::Array(m.groups));
   return o;
@@ -177,18 +187,64 @@ absl::Status NotAMatcher(absl::string_view fn, int position) {
                                 "structure"));
 }
 
+absl::StatusOr<Value> Call(CallContext& ctx, const Value& fn, Args args) {
+  return ctx.eval->Apply(fn, std::move(args), Value(), ctx.env, ctx.position);
+}
+
+// The matches of `matcher` over `s`, at most `limit` (-1: all). `matcher` is
+// a regex, or a function implementing JSONata's matcher protocol: called
+// with the string it returns undefined or {match, start, end, groups, next},
+// where next() returns the following match.
+absl::StatusOr<std::vector<RegexMatch>> Matches(CallContext& ctx,
+                                                const Value& matcher,
+                                                const std::string& s,
+                                                int64_t limit,
+                                                absl::string_view fn) {
+  if (IsRegex(matcher)) return FindAll(RegexOf(matcher), s, limit);
+  std::vector<RegexMatch> out;
+  std::vector<size_t> offs = CodePointOffsets(s);
+  auto offset = [&](double cp) {
+    if (!(cp > 0)) return size_t{0};
+    size_t i = static_cast<size_t>(cp);
+    return i < offs.size() ? offs[i] : s.size();
+  };
+  ASSIGN_OR_RETURN(Value m, Call(ctx, matcher, {Value::String(s)}));
+  while (m.IsDefined() &&
+         (limit < 0 || static_cast<int64_t>(out.size()) < limit)) {
+    if (!m.IsObject()) return NotAMatcher(fn, ctx.position);
+    const ObjectCell& o = m.object();
+    const Value* text = o.Find("match");
+    const Value* start = o.Find("start");
+    const Value* end = o.Find("end");
+    const Value* groups = o.Find("groups");
+    if (text == nullptr || !text->IsString() || start == nullptr ||
+        !start->IsNumber() || end == nullptr || !end->IsNumber()) {
+      return NotAMatcher(fn, ctx.position);
+    }
+    RegexMatch r;
+    r.start = offset(start->number());
+    r.end = std::max(r.start, offset(end->number()));
+    r.text = *text;
+    if (groups != nullptr && groups->IsArray()) r.groups = groups->items();
+    out.push_back(std::move(r));
+    const Value* next = o.Find("next");
+    if (next == nullptr || !next->IsFunction()) break;
+    Value next_fn = *next;
+    ASSIGN_OR_RETURN(m, Call(ctx, next_fn, {}));
+  }
+  return out;
+}
+
 // Higher-order call arguments by the function's arity.
 Args HofArgs(CallContext& ctx, const Value& fn, const Value& a1,
              const Value& a2, const Value& a3) {
-  Args out{a1};
+  Args out;
+  out.reserve(3);
+  out.push_back(a1);
   int arity = ctx.eval->Arity(fn);
   if (arity >= 2) out.push_back(a2);
   if (arity >= 3) out.push_back(a3);
   return out;
-}
-
-absl::StatusOr<Value> Call(CallContext& ctx, const Value& fn, Args args) {
-  return ctx.eval->Apply(fn, std::move(args), Value(), ctx.env, ctx.position);
 }
 
 absl::Status NotImplemented(absl::string_view name, int position) {
@@ -245,14 +301,67 @@ absl::StatusOr<Value> FnSubstringAfter(CallContext&, Args& a) {
   return Value::String(a[0].str().substr(pos + a[1].str().size()));
 }
 
+// Simple case mapping for ASCII, Latin-1, Latin Extended-A, Greek and
+// Cyrillic (the scripts JavaScript's toUpperCase changes one-to-one).
+uint32_t ToUpperCp(uint32_t c) {
+  if (c < 0x80) return (c >= 'a' && c <= 'z') ? c - 32 : c;
+  if (c >= 0xE0 && c <= 0xFE && c != 0xF7) return c - 32;
+  if (c == 0xFF) return 0x178;
+  if (c >= 0x100 && c <= 0x17F) {
+    if (c == 0x131) return 0x49;
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) {
+      return (c % 2 == 0) ? c - 1 : c;
+    }
+    if (c == 0x138 || c == 0x149 || c == 0x130 || c == 0x178) return c;
+    if (c == 0x17F) return 0x53;
+    return (c % 2 == 1) ? c - 1 : c;
+  }
+  if (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) return c - 32;
+  if (c == 0x3C2) return 0x3A3;
+  if (c >= 0x430 && c <= 0x44F) return c - 32;
+  if (c >= 0x450 && c <= 0x45F) return c - 80;
+  return c;
+}
+
+uint32_t ToLowerCp(uint32_t c) {
+  if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
+  if (c == 0x178) return 0xFF;
+  if (c >= 0x100 && c <= 0x17F) {
+    if (c == 0x130) return 0x69;
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) {
+      return (c % 2 == 1) ? c + 1 : c;
+    }
+    if (c == 0x138 || c == 0x149 || c == 0x131 || c == 0x17F) return c;
+    return (c % 2 == 0) ? c + 1 : c;
+  }
+  if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
+  if (c >= 0x410 && c <= 0x42F) return c + 32;
+  if (c >= 0x400 && c <= 0x40F) return c + 80;
+  return c;
+}
+
+std::string MapCase(const std::string& s, uint32_t (*f)(uint32_t)) {
+  bool ascii = true;
+  for (unsigned char c : s) ascii = ascii && c < 0x80;
+  if (ascii) {
+    std::string out = s;
+    for (char& c : out) c = static_cast<char>(f(static_cast<unsigned char>(c)));
+    return out;
+  }
+  std::string out;
+  for (uint32_t cp : DecodeUtf8(s)) AppendUtf8(f(cp), &out);
+  return out;
+}
+
 absl::StatusOr<Value> FnUppercase(CallContext&, Args& a) {
   if (Arg(a, 0).IsUndefined()) return Value();
-  return Value::String(absl::AsciiStrToUpper(a[0].str()));
+  return Value::String(MapCase(a[0].str(), ToUpperCp));
 }
 
 absl::StatusOr<Value> FnLowercase(CallContext&, Args& a) {
   if (Arg(a, 0).IsUndefined()) return Value();
-  return Value::String(absl::AsciiStrToLower(a[0].str()));
+  return Value::String(MapCase(a[0].str(), ToLowerCp));
 }
 
 absl::StatusOr<Value> FnTrim(CallContext&, Args& a) {
@@ -285,18 +394,20 @@ absl::StatusOr<Value> FnPad(CallContext& ctx, Args& a) {
   RETURN_IF_ERROR(
       ctx.eval->CheckString(pad * ch.size() + s.size(), ctx.position));
   std::string padding;
-  while (static_cast<int64_t>(CodePointLength(padding)) < pad) padding += ch;
-  padding = SliceCodePoints(padding, 0, pad);
+  int64_t ch_len = std::max<int64_t>(1, CodePointLength(ch));
+  for (int64_t n = 0; n < pad; n += ch_len) padding += ch;
+  if (ch_len > 1) padding = SliceCodePoints(padding, 0, pad);
   return Value::String(width > 0 ? s + padding : padding + s);
 }
 
 absl::StatusOr<Value> FnContains(CallContext& ctx, Args& a) {
   if (Arg(a, 0).IsUndefined()) return Value();
   const std::string& s = a[0].str();
-  if (IsRegex(Arg(a, 1))) {
-    return Value::Bool(!FindAll(RegexOf(a[1]), s, 1).empty());
+  if (Arg(a, 1).IsFunction()) {
+    ASSIGN_OR_RETURN(std::vector<RegexMatch> ms,
+                     Matches(ctx, a[1], s, 1, "contains"));
+    return Value::Bool(!ms.empty());
   }
-  if (Arg(a, 1).IsFunction()) return NotAMatcher("contains", ctx.position);
   if (!Arg(a, 1).IsString()) return Value();
   return Value::Bool(s.find(a[1].str()) != std::string::npos);
 }
@@ -315,11 +426,9 @@ absl::StatusOr<Value> FnSplit(CallContext& ctx, Args& a) {
   }
   std::vector<Value> out;
   if (limit == 0) return Value::Array();
-  if (Arg(a, 1).IsFunction() && !IsRegex(a[1])) {
-    return NotAMatcher("split", ctx.position);
-  }
-  if (IsRegex(Arg(a, 1))) {
-    std::vector<RegexMatch> ms = FindAll(RegexOf(a[1]), s, limit);
+  if (Arg(a, 1).IsFunction()) {
+    ASSIGN_OR_RETURN(std::vector<RegexMatch> ms,
+                     Matches(ctx, a[1], s, limit, "split"));
     size_t start = 0;
     for (const RegexMatch& m : ms) {
       out.push_back(Value::String(s.substr(start, m.start - start)));
@@ -378,17 +487,16 @@ absl::StatusOr<Value> FnMatch(CallContext& ctx, Args& a) {
     }
     limit = ToInt(a[2].number());
   }
-  if (Arg(a, 1).IsFunction() && !IsRegex(a[1])) {
-    return NotAMatcher("match", ctx.position);
-  }
-  if (!IsRegex(Arg(a, 1))) {
+  if (!Arg(a, 1).IsFunction()) {
     return LangError("T0410", ctx.position,
                      "Argument 2 of function $match does not match function "
                      "signature");
   }
   const std::string& s = a[0].str();
   std::vector<Value> out;
-  for (const RegexMatch& m : FindAll(RegexOf(a[1]), s, limit)) {
+  ASSIGN_OR_RETURN(std::vector<RegexMatch> ms,
+                   Matches(ctx, a[1], s, limit, "match"));
+  for (const RegexMatch& m : ms) {
     out.push_back(MatchObject(s, m));
   }
   return MakeSequence(std::move(out));
@@ -416,9 +524,8 @@ std::string SubstituteGroups(const std::string& replacement,
       out.append(s.data() + m.start, m.end - m.start);
       ++pos;
     } else {
-      int max_digits =
-          ngroups == 0 ? 1
-                       : static_cast<int>(std::floor(std::log10(ngroups))) + 1;
+      int max_digits = 1;
+      for (size_t g = ngroups; g >= 10; g /= 10) ++max_digits;
       auto parse = [&](int digits, int* value) {
         int v = 0, k = 0;
         for (; k < digits && pos + k < replacement.size() &&
@@ -488,10 +595,11 @@ absl::StatusOr<Value> FnReplace(CallContext& ctx, Args& a) {
     }
     out += s.substr(pos);
   } else {
-    if (!IsRegex(pattern)) return NotAMatcher("replace", ctx.position);
     size_t pos = 0;
-    for (const RegexMatch& m : FindAll(RegexOf(pattern), s, limit)) {
-      out += s.substr(pos, m.start - pos);
+    ASSIGN_OR_RETURN(std::vector<RegexMatch> ms,
+                     Matches(ctx, pattern, s, limit, "replace"));
+    for (const RegexMatch& m : ms) {
+      out.append(s, pos, m.start - pos);
       if (repl.IsString()) {
         out += SubstituteGroups(repl.str(), s, m);
       } else {
@@ -506,7 +614,7 @@ absl::StatusOr<Value> FnReplace(CallContext& ctx, Args& a) {
       pos = m.end;
       RETURN_IF_ERROR(ctx.eval->CheckString(out.size(), ctx.position));
     }
-    out += s.substr(std::min(pos, s.size()));
+    out.append(s, std::min(pos, s.size()), std::string::npos);
   }
   RETURN_IF_ERROR(ctx.eval->CheckString(out.size(), ctx.position));
   return Value::String(std::move(out));
@@ -845,9 +953,10 @@ absl::StatusOr<Value> FnShuffle(CallContext&, Args& a) {
   return Value::Array(std::move(items));
 }
 
-absl::StatusOr<Value> FnDistinct(CallContext&, Args& a) {
+absl::StatusOr<Value> FnDistinct(CallContext& ctx, Args& a) {
   const Value& arr = Arg(a, 0);
   if (arr.IsUndefined()) return Value();
+  if (NestingExceeds(arr)) return TooDeep(ctx.position);
   if (!arr.IsArray() || arr.items().size() <= 1) return arr;
   std::vector<Value> out;
   for (const Value& v : arr.items()) {
@@ -862,6 +971,35 @@ absl::StatusOr<Value> FnDistinct(CallContext&, Args& a) {
   }
   if (IsSequence(arr)) return MakeSequence(std::move(out));
   return Value::Array(std::move(out));
+}
+
+// Sorts (*items)[lo, hi) stably; `greater(a, b)` true puts b first.
+absl::Status MergeSort(CallContext& ctx, const Value& greater,
+                       std::vector<Value>* items, std::vector<Value>* tmp,
+                       size_t lo, size_t hi) {
+  if (hi - lo < 2) return absl::OkStatus();
+  size_t mid = (lo + hi) / 2;
+  RETURN_IF_ERROR(MergeSort(ctx, greater, items, tmp, lo, mid));
+  RETURN_IF_ERROR(MergeSort(ctx, greater, items, tmp, mid, hi));
+  std::vector<Value>& v = *items;
+  std::vector<Value>& t = *tmp;
+  size_t i = lo, j = mid, k = lo;
+  while (i < mid && j < hi) {
+    Args args;
+    args.reserve(2);
+    args.push_back(v[i]);
+    args.push_back(v[j]);
+    ASSIGN_OR_RETURN(Value r, Call(ctx, greater, std::move(args)));
+    if (Truthy(r)) {
+      t[k++] = std::move(v[j++]);
+    } else {
+      t[k++] = std::move(v[i++]);
+    }
+  }
+  while (i < mid) t[k++] = std::move(v[i++]);
+  while (j < hi) t[k++] = std::move(v[j++]);
+  for (size_t x = lo; x < hi; ++x) v[x] = std::move(t[x]);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Value> FnSort(CallContext& ctx, Args& a) {
@@ -890,32 +1028,8 @@ absl::StatusOr<Value> FnSort(CallContext& ctx, Args& a) {
     return Value::Array(std::move(items));
   }
   // Merge sort with the user's "greater than" function, as jsonata-js.
-  absl::Status error;
   std::vector<Value> tmp(items.size());
-  std::function<void(size_t, size_t)> msort = [&](size_t lo, size_t hi) {
-    if (hi - lo < 2 || !error.ok()) return;
-    size_t mid = (lo + hi) / 2;
-    msort(lo, mid);
-    msort(mid, hi);
-    size_t i = lo, j = mid, k = lo;
-    while (i < mid && j < hi && error.ok()) {
-      absl::StatusOr<Value> r = Call(ctx, cmp, {items[i], items[j]});
-      if (!r.ok()) {
-        error = r.status();
-        return;
-      }
-      if (Truthy(*r)) {
-        tmp[k++] = items[j++];
-      } else {
-        tmp[k++] = items[i++];
-      }
-    }
-    while (i < mid) tmp[k++] = items[i++];
-    while (j < hi) tmp[k++] = items[j++];
-    for (size_t x = lo; x < hi; ++x) items[x] = tmp[x];
-  };
-  msort(0, items.size());
-  RETURN_IF_ERROR(error);
+  RETURN_IF_ERROR(MergeSort(ctx, cmp, &items, &tmp, 0, items.size()));
   return Value::Array(std::move(items));
 }
 
@@ -1048,7 +1162,8 @@ absl::StatusOr<Value> FnType(CallContext&, Args& a) {
   return Value::String(std::string(TypeName(a[0])));
 }
 
-absl::StatusOr<Value> FnClone(CallContext&, Args& a) {
+absl::StatusOr<Value> FnClone(CallContext& ctx, Args& a) {
+  if (NestingExceeds(Arg(a, 0))) return TooDeep(ctx.position);
   return DeepClone(Arg(a, 0));
 }
 
@@ -1172,10 +1287,10 @@ absl::StatusOr<Value> FnToMillis(CallContext& ctx, Args& a) {
   if (Arg(a, 0).IsUndefined()) return Value();
   if (Arg(a, 1).IsDefined())
     return NotImplemented("toMillis with a picture", ctx.position);
+  // The ISO 8601 forms jsonata-js accepts without a picture.
   static const re2::RE2 re(
-      "(\\d{4})(?:-(\\d{2})(?:-(\\d{2})(?:[T "
-      "](\\d{2}):(\\d{2})(?::(\\d{2})(?:[.,](\\d+))?)?"
-      "(Z|[+-]\\d{2}:?\\d{2})?)?)?)?");
+      "(\\d{4})(?:-(\\d{2}))?(?:-(\\d{2}))?(?:T(\\d{2}):(\\d{2}):(\\d{2}))?"
+      "(?:\\.(\\d+))?(Z|[+-]\\d{2}:?\\d{2})?");
   std::string y, mo, d, h, mi, s, frac, zone;
   if (!re2::RE2::FullMatch(a[0].str(), re, &y, &mo, &d, &h, &mi, &s, &frac,
                            &zone)) {
@@ -1215,8 +1330,7 @@ struct Spec {
   int arity;  // -1: the signature's parameter count
 };
 
-const Spec kSpecs[] = {
-    // strings
+const Spec kStringFunctions[] = {
     {"string", "<x-b?:s>", FnString, 1},
     {"length", "<s-:n>", FnLength, -1},
     {"substring", "<s-nn?:s>", FnSubstring, -1},
@@ -1242,49 +1356,49 @@ const Spec kSpecs[] = {
     {"formatBase", "<n-n?:s>", FnFormatBase, -1},
     {"formatInteger", "<n-s:s>", FnFormatInteger, -1},
     {"parseInteger", "<s-s:n>", FnParseInteger, -1},
-    // numbers
-    {"number", "<(nsb)-:n>", FnNumber, -1},
-    {"abs", "<n-:n>", FnAbs, -1},
-    {"floor", "<n-:n>", FnFloor, -1},
-    {"ceil", "<n-:n>", FnCeil, -1},
-    {"round", "<n-n?:n>", FnRound, -1},
-    {"power", "<n-n:n>", FnPower, -1},
-    {"sqrt", "<n-:n>", FnSqrt, -1},
-    {"random", "<:n>", FnRandom, -1},
-    // aggregation
-    {"sum", "<a<n>:n>", FnSum, -1},
-    {"max", "<a<n>:n>", FnMax, -1},
-    {"min", "<a<n>:n>", FnMin, -1},
-    {"average", "<a<n>:n>", FnAverage, -1},
+};
+
+const Spec kNumericFunctions[] = {
+    {"number", "<(nsb)-:n>", FnNumber, -1}, {"abs", "<n-:n>", FnAbs, -1},
+    {"floor", "<n-:n>", FnFloor, -1},       {"ceil", "<n-:n>", FnCeil, -1},
+    {"round", "<n-n?:n>", FnRound, -1},     {"power", "<n-n:n>", FnPower, -1},
+    {"sqrt", "<n-:n>", FnSqrt, -1},         {"random", "<:n>", FnRandom, -1},
+};
+
+const Spec kAggregationFunctions[] = {
+    {"sum", "<a<n>:n>", FnSum, -1},  {"max", "<a<n>:n>", FnMax, -1},
+    {"min", "<a<n>:n>", FnMin, -1},  {"average", "<a<n>:n>", FnAverage, -1},
     {"count", "<a:n>", FnCount, -1},
-    // boolean
+};
+
+const Spec kBooleanFunctions[] = {
     {"boolean", "<x-:b>", FnBoolean, -1},
     {"not", "<x-:b>", FnNot, -1},
     {"exists", "<x:b>", FnExists, -1},
-    // arrays
-    {"append", "<xx:a>", FnAppend, -1},
-    {"reverse", "<a:a>", FnReverse, -1},
-    {"shuffle", "<a:a>", FnShuffle, -1},
-    {"distinct", "<x:x>", FnDistinct, -1},
-    {"sort", "<af?:a>", FnSort, -1},
-    {"zip", "<a+>", FnZip, -1},
-    // objects
-    {"keys", "<x-:a<s>>", FnKeys, -1},
-    {"lookup", "<x-s:x>", FnLookup, -1},
-    {"spread", "<x-:a<o>>", FnSpread, -1},
-    {"merge", "<a<o>:o>", FnMerge, -1},
-    {"sift", "<o-f?:o>", FnSift, -1},
-    {"each", "<o-f?:a>", FnEach, -1},
-    {"error", "<s?:x>", FnError, -1},
-    {"assert", "<bs?:x>", FnAssert, -1},
-    {"type", "<x:s>", FnType, -1},
-    {"clone", "<(oa)-:o>", FnClone, -1},
-    // higher-order
+};
+
+const Spec kArrayFunctions[] = {
+    {"append", "<xx:a>", FnAppend, -1},  {"reverse", "<a:a>", FnReverse, -1},
+    {"shuffle", "<a:a>", FnShuffle, -1}, {"distinct", "<x:x>", FnDistinct, -1},
+    {"sort", "<af?:a>", FnSort, -1},     {"zip", "<a+>", FnZip, -1},
+};
+
+const Spec kObjectFunctions[] = {
+    {"keys", "<x-:a<s>>", FnKeys, -1},     {"lookup", "<x-s:x>", FnLookup, -1},
+    {"spread", "<x-:a<o>>", FnSpread, -1}, {"merge", "<a<o>:o>", FnMerge, -1},
+    {"sift", "<o-f?:o>", FnSift, -1},      {"each", "<o-f?:a>", FnEach, -1},
+    {"error", "<s?:x>", FnError, -1},      {"assert", "<bs?:x>", FnAssert, -1},
+    {"type", "<x:s>", FnType, -1},         {"clone", "<(oa)-:o>", FnClone, -1},
+};
+
+const Spec kHigherOrderFunctions[] = {
     {"map", "<af>", FnMap, -1},
     {"filter", "<af>", FnFilter, -1},
     {"single", "<af?>", FnSingle, -1},
     {"reduce", "<afj?:j>", FnReduce, -1},
-    // date / time
+};
+
+const Spec kDateTimeFunctions[] = {
     {"now", "<s?s?:s>", FnNow, -1},
     {"millis", "<:n>", FnMillis, -1},
     {"fromMillis", "<n-s?s?:s>", FnFromMillis, -1},
@@ -1296,19 +1410,33 @@ struct Registry {
   std::vector<std::string> names;
 };
 
+// Adds one group of built-ins to `r`.
+template <size_t N>
+void RegisterGroup(const Spec (&specs)[N], Registry* r) {
+  for (const Spec& s : specs) {
+    auto def = std::make_unique<BuiltinDef>();
+    def->name = s.name;
+    def->display_name = std::string("$") + s.name;
+    auto sig = ParseSignature(s.signature, 0);
+    def->signature = *sig;
+    def->fn = s.fn;
+    def->arity = s.arity >= 0 ? s.arity : def->signature->params.size();
+    r->names.push_back(s.name);
+    r->defs.emplace(s.name, std::move(def));
+  }
+}
+
 const Registry& GetRegistry() {
   static const Registry* registry = [] {
     auto* r = new Registry();
-    for (const Spec& s : kSpecs) {
-      auto def = std::make_unique<BuiltinDef>();
-      def->name = s.name;
-      auto sig = ParseSignature(s.signature, 0);
-      def->signature = *sig;
-      def->fn = s.fn;
-      def->arity = s.arity >= 0 ? s.arity : def->signature->params.size();
-      r->names.push_back(s.name);
-      r->defs.emplace(s.name, std::move(def));
-    }
+    RegisterGroup(kStringFunctions, r);
+    RegisterGroup(kNumericFunctions, r);
+    RegisterGroup(kAggregationFunctions, r);
+    RegisterGroup(kBooleanFunctions, r);
+    RegisterGroup(kArrayFunctions, r);
+    RegisterGroup(kObjectFunctions, r);
+    RegisterGroup(kHigherOrderFunctions, r);
+    RegisterGroup(kDateTimeFunctions, r);
     return r;
   }();
   return *registry;
@@ -1325,6 +1453,32 @@ const BuiltinDef* FindBuiltin(absl::string_view name) {
 absl::StatusOr<std::shared_ptr<const RegexProgram>> CompileRegex(
     absl::string_view pattern, absl::string_view flags, int64_t max_mem,
     int position) {
+  // JavaScript -> RE2 spellings that differ: named groups and \uXXXX.
+  std::string translated;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      if (pattern[i + 1] == 'u' && i + 5 < pattern.size() &&
+          std::all_of(pattern.begin() + i + 2, pattern.begin() + i + 6,
+                      [](char h) {
+                        return isxdigit(static_cast<unsigned char>(h)) != 0;
+                      })) {
+        absl::StrAppend(&translated, "\\x{", pattern.substr(i + 2, 4), "}");
+        i += 5;
+        continue;
+      }
+      translated.push_back(c);
+      translated.push_back(pattern[++i]);
+      continue;
+    }
+    if (c == '(' && pattern.substr(i, 3) == "(?<" && i + 3 < pattern.size() &&
+        pattern[i + 3] != '=' && pattern[i + 3] != '!') {
+      translated += "(?P<";
+      i += 2;
+      continue;
+    }
+    translated.push_back(c);
+  }
   std::string prefix;
   for (char f : flags) {
     if (f == 'i') prefix += "(?i)";
@@ -1333,7 +1487,7 @@ absl::StatusOr<std::shared_ptr<const RegexProgram>> CompileRegex(
   re2::RE2::Options opts;
   opts.set_max_mem(max_mem);
   opts.set_log_errors(false);
-  auto re = std::make_shared<re2::RE2>(absl::StrCat(prefix, pattern), opts);
+  auto re = std::make_shared<re2::RE2>(absl::StrCat(prefix, translated), opts);
   if (!re->ok()) {
     if (re->error_code() == re2::RE2::ErrorPatternTooLarge) {
       return retrace::Error(

@@ -503,6 +503,7 @@ class Parser {
         if (!e) return nullptr;
         if (IsOp("..")) {
           Node* r = prog_->New(NodeType::kRange, cur_.position);
+          r->op = BinOp::kRange;
           Advance("..", false);
           r->lhs = e;
           r->rhs = Expression(0);
@@ -564,6 +565,16 @@ class Parser {
       Node* n = prog_->New(op == "." ? NodeType::kRawDot : NodeType::kBinary,
                            t.position);
       n->value = op;
+      static const std::pair<const char*, BinOp> kOps[] = {
+          {"+", BinOp::kAdd},   {"-", BinOp::kSub}, {"*", BinOp::kMul},
+          {"/", BinOp::kDiv},   {"%", BinOp::kMod}, {"=", BinOp::kEq},
+          {"!=", BinOp::kNe},   {"<", BinOp::kLt},  {"<=", BinOp::kLe},
+          {">", BinOp::kGt},    {">=", BinOp::kGe}, {"&", BinOp::kConcat},
+          {"and", BinOp::kAnd}, {"or", BinOp::kOr}, {"in", BinOp::kIn},
+      };
+      for (const auto& [text, code] : kOps) {
+        if (op == text) n->op = code;
+      }
       n->lhs = left;
       n->rhs = Expression(Lbp(t));
       return n->rhs ? n : nullptr;
@@ -925,8 +936,9 @@ class Parser {
         return result;
       }
       case NodeType::kRawSort: {
-        Node* result = AsPath(Process(e->lhs));
-        if (!ok()) return nullptr;
+        Node* lhs = Process(e->lhs);
+        if (lhs == nullptr) return nullptr;
+        Node* result = AsPath(lhs);
         Node* sort = prog_->New(NodeType::kSort, e->position);
         for (const SortTerm& term : e->terms) {
           Node* te = Process(term.expr);

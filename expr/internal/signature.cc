@@ -1,5 +1,6 @@
 #include "expr/internal/signature.h"
 
+#include "absl/container/inlined_vector.h"
 #include "expr/internal/errors.h"
 
 namespace retrace::expr::internal {
@@ -136,8 +137,9 @@ bool Allowed(const SigParam& p, char s) {
 // Backtracking match of the symbol string against the parameters, as an
 // anchored regular expression would. Fills `lengths` with the count of
 // symbols each parameter consumed.
+template <typename Lengths>
 bool Match(const std::vector<SigParam>& params, size_t pi,
-           const std::string& syms, size_t pos, std::vector<int>* lengths) {
+           const std::string& syms, size_t pos, Lengths* lengths) {
   if (pi == params.size()) return pos == syms.size();
   const SigParam& p = params[pi];
   size_t max_take = 0;
@@ -155,15 +157,43 @@ bool Match(const std::vector<SigParam>& params, size_t pi,
 
 }  // namespace
 
-absl::StatusOr<std::vector<Value>> ValidateArgs(const Signature& sig,
-                                                std::vector<Value> args,
-                                                const Value& context,
-                                                absl::string_view name,
-                                                int position) {
+absl::StatusOr<ValueList> ValidateArgs(const Signature& sig, ValueList args,
+                                       const Value& context,
+                                       absl::string_view name, int position) {
+  // Fast path: at most one argument per parameter, each of an accepted type
+  // (arrays already arrays of the right item type), missing ones optional.
+  if (args.size() <= sig.params.size()) {
+    bool simple = true;
+    for (size_t i = 0; simple && i < sig.params.size(); ++i) {
+      const SigParam& p = sig.params[i];
+      if (i >= args.size()) {
+        simple = p.quant == SigParam::kOptional && !p.context;
+        continue;
+      }
+      const Value& a = args[i];
+      simple = p.quant != SigParam::kPlus && !a.IsUndefined() &&
+               Allowed(p, TypeSymbol(a));
+      if (simple && p.type == 'a') {
+        simple = a.IsArray();
+        if (simple && !p.subtype.empty()) {
+          for (const Value& item : a.items()) {
+            if (TypeSymbol(item) != p.subtype[0]) {
+              simple = false;
+              break;
+            }
+          }
+        }
+      }
+    }
+    if (simple) {
+      args.resize(sig.params.size());
+      return args;
+    }
+  }
   std::string syms;
   syms.reserve(args.size());
   for (const Value& a : args) syms.push_back(TypeSymbol(a));
-  std::vector<int> lengths(sig.params.size(), 0);
+  absl::InlinedVector<int, 8> lengths(sig.params.size(), 0);
   if (!Match(sig.params, 0, syms, 0, &lengths)) {
     // Find how far a prefix of the parameters matches.
     size_t good_to = 0;
@@ -185,7 +215,7 @@ absl::StatusOr<std::vector<Value>> ValidateArgs(const Signature& sig,
                      absl::StrCat("Argument ", good_to + 1, " of function ",
                                   name, " does not match function signature"));
   }
-  std::vector<Value> out;
+  ValueList out;
   out.reserve(args.size() + 1);
   size_t arg_index = 0;
   auto at = [&](size_t i) { return i < args.size() ? args[i] : Value(); };

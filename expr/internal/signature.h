@@ -9,11 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "expr/value.h"
 
 namespace retrace::expr::internal {
+
+// Arguments of a function call; most calls have at most four.
+using ValueList = absl::InlinedVector<Value, 4>;
 
 struct SigParam {
   std::string allowed;  // type symbols accepted ("sm", "asnblfom", ...)
@@ -38,11 +42,9 @@ char TypeSymbol(const Value& v);
 // Checks `args` against `sig`, substituting `context` for a missing '-'
 // argument and wrapping non-arrays for array parameters. Fails with T0410,
 // T0411 or T0412 naming `name` and `position`.
-absl::StatusOr<std::vector<Value>> ValidateArgs(const Signature& sig,
-                                                std::vector<Value> args,
-                                                const Value& context,
-                                                absl::string_view name,
-                                                int position);
+absl::StatusOr<ValueList> ValidateArgs(const Signature& sig, ValueList args,
+                                       const Value& context,
+                                       absl::string_view name, int position);
 
 }  // namespace retrace::expr::internal
 
