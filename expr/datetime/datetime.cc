@@ -4,9 +4,12 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -545,27 +548,70 @@ std::optional<int64_t> UtcMillis(int64_t year, int64_t month0, int64_t day,
   return result;
 }
 
-absl::StatusOr<std::optional<int64_t>> ParsePicture(absl::string_view text,
-                                                    absl::string_view picture,
-                                                    int64_t now_millis) {
+// A picture ready for matching: one capture group per picture part.
+struct CompiledPicture {
+  std::vector<PartMatcher> matchers;
+  std::unique_ptr<RE2> regex;
+};
+
+absl::StatusOr<std::shared_ptr<const CompiledPicture>> CompilePicture(
+    absl::string_view picture) {
   ASSIGN_OR_RETURN(std::vector<PicturePart> parts,
                    internal::AnalyseDateTimePicture(picture));
-  std::vector<PartMatcher> matchers;
+  auto compiled = std::make_shared<CompiledPicture>();
   std::string regex;
   for (const PicturePart& part : parts) {
     ASSIGN_OR_RETURN(PartMatcher m, MatcherFor(part));
     absl::StrAppend(&regex, "(", m.regex, ")");
-    matchers.push_back(std::move(m));
+    compiled->matchers.push_back(std::move(m));
   }
   RE2::Options options;
   options.set_case_sensitive(false);
   options.set_log_errors(false);
-  const RE2 re(regex, options);
-  if (!re.ok()) {
-    return absl::InternalError(
-        absl::StrCat("date/time picture \"", picture,
-                     "\" compiled to a bad expression: ", re.error()));
+  compiled->regex = std::make_unique<RE2>(regex, options);
+  if (!compiled->regex->ok()) {
+    // Literals are quoted, so only a picture that is not UTF-8 gets here.
+    return absl::InternalError(absl::StrCat(
+        "date/time picture \"", picture,
+        "\" compiled to a bad expression: ", compiled->regex->error()));
   }
+  return compiled;
+}
+
+// Compiling a picture costs far more than matching it (tens to hundreds of
+// microseconds for word pictures) and workflows reuse a handful of pictures,
+// so compiled pictures are kept, up to kMaxCachedPictures; the cache is
+// emptied when full. Pictures that fail to compile are not kept.
+constexpr size_t kMaxCachedPictures = 256;
+
+absl::StatusOr<std::shared_ptr<const CompiledPicture>> CachedPicture(
+    absl::string_view picture) {
+  // std::mutex rather than absl::Mutex: the system Abseil is not built with
+  // TSan instrumentation, so its locking is invisible to --config=tsan.
+  static std::mutex mu;
+  static auto* const cache =
+      new absl::flat_hash_map<std::string,
+                              std::shared_ptr<const CompiledPicture>>();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache->find(picture);
+    if (it != cache->end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const CompiledPicture> compiled,
+                   CompilePicture(picture));
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache->size() >= kMaxCachedPictures) cache->clear();
+  cache->emplace(std::string(picture), compiled);
+  return compiled;
+}
+
+absl::StatusOr<std::optional<int64_t>> ParsePicture(absl::string_view text,
+                                                    absl::string_view picture,
+                                                    int64_t now_millis) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const CompiledPicture> compiled,
+                   CachedPicture(picture));
+  const RE2& re = *compiled->regex;
+  const std::vector<PartMatcher>& matchers = compiled->matchers;
   const int groups = re.NumberOfCapturingGroups();
   std::vector<re2::StringPiece> captures(groups);
   std::vector<RE2::Arg> args(groups);
@@ -734,9 +780,16 @@ absl::StatusOr<std::string> FormatMillis(int64_t millis,
                                          absl::string_view picture,
                                          absl::string_view timezone) {
   ASSIGN_OR_RETURN(Offset offset, ParseTimezone(timezone));
-  ASSIGN_OR_RETURN(std::vector<PicturePart> parts,
-                   internal::AnalyseDateTimePicture(
-                       picture.empty() ? kIso8601Picture : picture));
+  // The default picture is analysed once.
+  static const std::vector<PicturePart>* const kIsoParts =
+      new std::vector<PicturePart>(
+          *internal::AnalyseDateTimePicture(kIso8601Picture));
+  std::vector<PicturePart> custom_parts;
+  if (!picture.empty()) {
+    ASSIGN_OR_RETURN(custom_parts, internal::AnalyseDateTimePicture(picture));
+  }
+  const std::vector<PicturePart>& parts =
+      picture.empty() ? *kIsoParts : custom_parts;
   // Shifting the instant by the offset turns UTC fields into local ones.
   int64_t shifted;
   if (__builtin_add_overflow(millis, int64_t{offset.minutes} * 60 * 1000,

@@ -46,7 +46,12 @@
 //   EXPR_DATETIME_INVALID_TIMEZONE  timezone argument is not an offset
 //          (jsonata-js has no code for this; it silently formats garbage)
 //
-// Thread safety: all functions are thread-safe; they share no mutable state.
+// Thread safety: all functions are safe to call concurrently. ParseMillis
+// keeps compiled pictures in a process-wide cache (at most 256 pictures,
+// guarded by a mutex); results never depend on what is cached.
+//
+// REQUIRES: `picture` is valid UTF-8 (a picture that is not fails ParseMillis
+// with kInternal).
 #ifndef RETRACE_EXPR_DATETIME_DATETIME_H_
 #define RETRACE_EXPR_DATETIME_DATETIME_H_
 

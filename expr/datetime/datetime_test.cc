@@ -1,10 +1,14 @@
 #include "expr/datetime/datetime.h"
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
@@ -630,6 +634,50 @@ TEST(RoundTripTest, ParseThenFormat) {
     EXPECT_EQ(Format(*ms, kPicture), text);
     EXPECT_EQ(Format(*ms, ""), text);
   }
+}
+
+// ---------------------------------------------------------------------------
+// The compiled-picture cache.
+
+TEST(PictureCacheTest, ManyPicturesAndRepeatsAgree) {
+  // More distinct pictures than the cache holds, each parsed twice.
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 600; ++i) {
+      const std::string picture = absl::StrCat("[Y0001]-[M01]-[D01] #", i);
+      const std::string text = absl::StrCat("2018-03-27 #", i);
+      EXPECT_THAT(Parse(text, picture), Optional(1522108800000)) << picture;
+    }
+  }
+  // Errors are reported every time, not cached as successes.
+  EXPECT_THAT(ParseMillis("x", "[q]", kNow), HasErrorCode("D3132"));
+  EXPECT_THAT(ParseMillis("x", "[q]", kNow), HasErrorCode("D3132"));
+}
+
+TEST(PictureCacheTest, ConcurrentParses) {
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([t, &mismatches] {
+      for (int i = 0; i < 300; ++i) {
+        const std::string picture =
+            absl::StrCat("[Dw] [MNn] [Y0001] ", (t * 1000 + i) % 300);
+        const std::string text =
+            absl::StrCat("twenty-seven April 2008 ", (t * 1000 + i) % 300);
+        absl::StatusOr<std::optional<int64_t>> out =
+            ParseMillis(text, picture, kNow);
+        if (!out.ok() || *out != std::optional<int64_t>(1209254400000)) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST(ParseMillisTest, PictureThatIsNotUtf8IsInternal) {
+  EXPECT_THAT(ParseMillis("2018", "\xff[Y]", kNow),
+              StatusIs(absl::StatusCode::kInternal));
 }
 
 }  // namespace
