@@ -108,6 +108,98 @@ TEST(FormatIntegerTest, OrdinalWords) {
   EXPECT_EQ(Format(2000, "w;o"), "two thousandth");
 }
 
+// The integer cases of function-formatInteger/formatInteger.json: the same
+// algorithm serves date/time markers, so it must agree with $formatInteger.
+TEST(FormatIntegerTest, AgreesWithFormatIntegerSuite) {
+  struct Case {
+    int64_t value;
+    const char* picture;
+    const char* expected;
+  };
+  const Case kCases[] = {
+      {123LL, "000", "123"},
+      {123LL, "0000", "0123"},
+      {-3LL, "0000", "-0003"},
+      {1234LL, "0;c", "1234"},
+      {1234LL, "###0", "1234"},
+      {12LL, "###0", "12"},
+      {123LL, "000;o", "123rd"},
+      {1LL, "0;o", "1st"},
+      {28LL, "#0;o", "28th"},
+      {1234LL, "###0;o", "1234th"},
+      {12LL, "###0;o", "12th"},
+      {12340LL, "###\u0661", "\u0661\u0662\u0663\u0664\u0660"},
+      {12340LL, "###\uFF10", "\uFF11\uFF12\uFF13\uFF14\uFF10"},
+      {12LL, "#,##0", "12"},
+      {1200LL, "#,##0", "1,200"},
+      {120000LL, "#,##0", "120,000"},
+      {12345678LL, "#,##0", "12,345,678"},
+      {1234567890LL, "#,##0", "1,234,567,890"},
+      {1234567890LL, "#,###,##0", "1,234,567,890"},
+      {1234567890LL, "#:###,##0", "1234:567,890"},
+      {1234567890LL, "##,##,##0", "12345,67,890"},
+      {0LL, "I", ""},
+      {1984LL, "I", "MCMLXXXIV"},
+      {99LL, "i", "xcix"},
+      {12LL, "w", "twelve"},
+      {20LL, "w", "twenty"},
+      {34LL, "w", "thirty-four"},
+      {99LL, "W", "NINETY-NINE"},
+      {100LL, "w", "one hundred"},
+      {555LL, "W", "FIVE HUNDRED AND FIFTY-FIVE"},
+      {555LL, "Ww", "Five Hundred and Fifty-Five"},
+      {919LL, "w", "nine hundred and nineteen"},
+      {730LL, "w", "seven hundred and thirty"},
+      {1000LL, "w", "one thousand"},
+      {3730LL, "w", "three thousand, seven hundred and thirty"},
+      {327730LL, "w",
+       "three hundred and twenty-seven thousand, seven hundred and thirty"},
+      {4327730LL, "w",
+       "four million, three hundred and twenty-seven thousand, seven hundred "
+       "and thirty"},
+      {1000000000001LL, "w", "one trillion and one"},
+      {1234567890123LL, "w",
+       "one trillion, two hundred and thirty-four billion, five hundred and "
+       "sixty-seven million, eight hundred and ninety thousand, one hundred "
+       "and twenty-three"},
+      {1000000000000000LL, "w", "one thousand trillion"},
+      {1234567890123456LL, "w",
+       "one thousand, two hundred and thirty-four trillion, five hundred and "
+       "sixty-seven billion, eight hundred and ninety million, one hundred and "
+       "twenty-three thousand, four hundred and fifty-six"},
+      {12LL, "w;o", "twelfth"},
+      {20LL, "w;o", "twentieth"},
+      {34LL, "w;o", "thirty-fourth"},
+      {99LL, "W;o", "NINETY-NINTH"},
+      {100LL, "w;o", "one hundredth"},
+      {555LL, "W;o", "FIVE HUNDRED AND FIFTY-FIFTH"},
+      {919LL, "w;o", "nine hundred and nineteenth"},
+      {730LL, "w;o", "seven hundred and thirtieth"},
+      {1000LL, "w;o", "one thousandth"},
+      {3731LL, "w;o", "three thousand, seven hundred and thirty-first"},
+      {327713LL, "w;o",
+       "three hundred and twenty-seven thousand, seven hundred and thirteenth"},
+      {4327732LL, "w;o",
+       "four million, three hundred and twenty-seven thousand, seven hundred "
+       "and thirty-second"},
+      {1000000000001LL, "w;o", "one trillion and first"},
+      {1LL, "A", "A"},
+      {12LL, "a", "l"},
+      {26LL, "a", "z"},
+      {27LL, "a", "aa"},
+      {300LL, "A", "KN"},
+      {123456LL, "A", "FZPH"},
+  };
+  for (const Case& c : kCases) {
+    EXPECT_EQ(Format(c.value, c.picture), c.expected)
+        << c.value << " " << c.picture;
+  }
+  EXPECT_THAT(AnalyseIntegerPicture("##0\uFF10"), HasErrorCode("D3131"));
+  absl::StatusOr<IntegerFormat> alpha = AnalyseIntegerPicture("\u03B1");
+  ASSERT_TRUE(alpha.ok());
+  EXPECT_THAT(FormatInteger(123456, *alpha), HasErrorCode("D3130"));
+}
+
 TEST(AnalyseIntegerPictureTest, MixedDigitGroupsIsD3131) {
   EXPECT_THAT(AnalyseIntegerPicture("0\u0661"), HasErrorCode("D3131"));
 }
