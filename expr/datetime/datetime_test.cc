@@ -23,6 +23,12 @@ using ::retrace::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Optional;
 
+// StatusOr<T> holds a value matching `inner`.
+MATCHER_P(IsOkAndHolds, inner, "") {
+  return arg.ok() &&
+         ::testing::ExplainMatchResult(inner, *arg, result_listener);
+}
+
 // A fixed evaluation time for parses that default to "now":
 // 2024-07-15T18:30:45.678Z (a Monday, in the afternoon).
 constexpr int64_t kNow = 1721068245678;
@@ -46,6 +52,14 @@ struct FormatCase {
   const char* timezone;
   const char* expected;
 };
+
+// The example in datetime.h.
+TEST(DatetimeHeaderTest, ExampleHolds) {
+  EXPECT_EQ(Format(1521801216617, "[FNn], [D1o] [MNn] [Y]"),
+            "Friday, 23rd March 2018");
+  EXPECT_THAT(ParseMillis("23rd March 2018", "[D1o] [MNn] [Y]"),
+              IsOkAndHolds(Optional(1521763200000)));
+}
 
 // function-fromMillis/formatDateTime.json, case000.json.
 TEST(FormatMillisTest, SuiteFormatDateTime) {
