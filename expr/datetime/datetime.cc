@@ -231,8 +231,9 @@ std::string FormatFraction(int millis, const Marker& marker) {
   }
   if (max > 0 && static_cast<int>(digits.size()) > max) digits.resize(max);
   std::string out;
-  for (char d : digits)
+  for (char d : digits) {
     internal::AppendUtf8(format.zero_code + (d - '0'), &out);
+  }
   return out;
 }
 
@@ -540,8 +541,7 @@ std::optional<int64_t> UtcMillis(int64_t year, int64_t month0, int64_t day,
     if (std::abs(field) > kFieldLimit) return std::nullopt;
   }
   if (std::abs(millis) > kMaxJsMillis) return std::nullopt;
-  const absl::CivilSecond civil(JsYear(year), month0 + 1, day, hour, minute,
-                                second);
+  const absl::CivilSecond civil(year, month0 + 1, day, hour, minute, second);
   const int64_t seconds = civil - kEpoch;
   const int64_t result = seconds * 1000 + millis;
   if (std::abs(result) > kMaxJsMillis) return std::nullopt;
@@ -698,7 +698,7 @@ absl::StatusOr<std::optional<int64_t>> ParsePicture(absl::string_view text,
                      "cannot be parsed (picture \"",
                      picture, "\")"));
   }
-  int64_t year = components['Y'];
+  int64_t year = JsYear(components['Y']);
   int64_t month0 = components['M'] > 0 ? components['M'] - 1 : 0;
   int64_t day = components['D'];
   if (date_b) {
@@ -706,7 +706,7 @@ absl::StatusOr<std::optional<int64_t>> ParsePicture(absl::string_view text,
     if (std::abs(year) > 1'000'000 || std::abs(d) > 1'000'000'000) {
       return std::nullopt;
     }
-    const absl::CivilDay derived = absl::CivilDay(JsYear(year), 1, 1) + (d - 1);
+    const absl::CivilDay derived = absl::CivilDay(year, 1, 1) + (d - 1);
     year = derived.year();
     month0 = derived.month() - 1;
     day = derived.day();

@@ -520,6 +520,8 @@ TEST(ParseMillisTest, TwoDigitYearMeansTwentiethCentury) {
   EXPECT_EQ(Parse("18", "[Y01]"), Parse("1918", "[Y0001]"));
   EXPECT_EQ(Parse("0099", "[Y0001]"), Parse("1999", "[Y0001]"));
   EXPECT_THAT(Parse("0100", "[Y0001]"), Optional(-59011459200000));
+  // Day-of-year dates too, and the mapping happens once.
+  EXPECT_EQ(Parse("18-32", "[Y]-[d]"), Parse("1918-2-1", "[Y]-[M]-[D]"));
 }
 
 TEST(ParseMillisTest, OutsideJavaScriptRangeIsNullopt) {
