@@ -554,6 +554,8 @@ struct CompiledPicture {
   std::unique_ptr<RE2> regex;
 };
 
+constexpr int64_t kMaxRegexMemory = 2 << 20;
+
 absl::StatusOr<std::shared_ptr<const CompiledPicture>> CompilePicture(
     absl::string_view picture) {
   ASSIGN_OR_RETURN(std::vector<PicturePart> parts,
@@ -568,6 +570,9 @@ absl::StatusOr<std::shared_ptr<const CompiledPicture>> CompilePicture(
   RE2::Options options;
   options.set_case_sensitive(false);
   options.set_log_errors(false);
+  // Bounds what each cached expression may use (program plus DFA states);
+  // four word components compile to about 1,600 instructions, far below it.
+  options.set_max_mem(kMaxRegexMemory);
   compiled->regex = std::make_unique<RE2>(regex, options);
   if (!compiled->regex->ok()) {
     // Literals are quoted, so only a picture that is not UTF-8 gets here.

@@ -2,8 +2,8 @@
 // F&O 3.1 fn:format-integer that jsonata-js datetime.js uses to render and
 // read back the integer-valued components ([Y], [M], [D], [H], ...).
 //
-// Private to //expr/datetime (the JSONata $formatInteger function keeps its
-// own copy in expr/functions; the two are deliberately not shared).
+// Private to //expr/datetime: $formatInteger/$parseInteger live in the
+// function library and deliberately do not depend on this package.
 //
 // Supported primary formats:
 //   decimal digit pattern  "01", "#1", "9,999", "٠١" (any Unicode decimal
