@@ -35,7 +35,11 @@
 //     instead of JavaScript's "1e+21" (which jsonata-js then digit-maps).
 //   - $parseInteger validates its input (jsonata-js has a TODO there) and
 //     returns std::nullopt instead of NaN or a prefix's value; it accepts the
-//     picture's own grouping separators rather than always ','.
+//     picture's own grouping separators rather than always ',' (jsonata-js
+//     parses "1.234" with picture "#.##0" as 1), and a leading '-' in every
+//     format (jsonata-js: NaN for "-five").
+//   - Fed the integer 0..999 with picture "#:###,##0", jsonata-js inserts
+//     separators in front of the digits (",:12"); this gives "12".
 //   - A picture with no active character at all ("abc") fails with D3085
 //     instead of a TypeError.
 #ifndef RETRACE_EXPR_FORMAT_FORMAT_H_
@@ -128,9 +132,10 @@ absl::StatusOr<std::string> FormatInteger(double value,
 inline constexpr double kMaxRomanValue = 10'000'000;
 
 // $parseInteger(text, picture): the inverse of FormatInteger for the same
-// picture. Decimal patterns accept the picture's digit family, its grouping
-// separators anywhere after the first digit, a leading '-', and with ";o" a
-// required "st"/"nd"/"rd"/"th" suffix (not checked against the number).
+// picture. A leading '-' negates (any format). Decimal patterns accept the
+// picture's digit family, its grouping separators anywhere after the first
+// digit, and with ";o" a required "st"/"nd"/"rd"/"th" suffix (not checked
+// against the number).
 // Words are case-insensitive and separated by ", ", " and ", spaces or '-';
 // letters and roman numerals must have the picture's case, and "" parses as 0
 // for them, as jsonata-js does.

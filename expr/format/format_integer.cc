@@ -425,11 +425,6 @@ U32 FormatDecimal(double value, const IntegerPicture& picture) {
 }
 
 std::optional<double> ParseDecimal(U32 text, const IntegerPicture& picture) {
-  bool negative = false;
-  if (!text.empty() && text[0] == U'-') {
-    negative = true;
-    text.erase(0, 1);
-  }
   if (picture.ordinal) {
     if (text.size() < 2) return std::nullopt;
     U32 suffix = text.substr(text.size() - 2);
@@ -450,8 +445,7 @@ std::optional<double> ParseDecimal(U32 text, const IntegerPicture& picture) {
     if (!separator || ascii.empty()) return std::nullopt;
   }
   if (ascii.empty()) return std::nullopt;
-  double value = std::strtod(ascii.c_str(), nullptr);
-  return negative ? -value : value;
+  return std::strtod(ascii.c_str(), nullptr);
 }
 
 }  // namespace
@@ -509,21 +503,33 @@ absl::StatusOr<std::optional<double>> ParseInteger(absl::string_view text,
   absl::StatusOr<IntegerPicture> analysed = AnalysePicture(picture);
   if (!analysed.ok()) return analysed.status();
   const IntegerPicture& format = *analysed;
-  const U32 input = DecodeUtf8(text);
+  if (format.primary == Primary::kSequence) return SequenceError(format);
+  U32 input = DecodeUtf8(text);
+  // FormatInteger writes negatives with a leading '-' in every format.
+  const bool negative = !input.empty() && input[0] == U'-';
+  if (negative) {
+    input.erase(0, 1);
+    if (input.empty()) return std::nullopt;
+  }
   const bool upper = format.letter_case == LetterCase::kUpper;
+  std::optional<double> value;
   switch (format.primary) {
     case Primary::kLetters:
-      return LettersToDecimal(input, upper ? U'A' : U'a');
+      value = LettersToDecimal(input, upper ? U'A' : U'a');
+      break;
     case Primary::kRoman:
-      return RomanToDecimal(input, upper);
+      value = RomanToDecimal(input, upper);
+      break;
     case Primary::kWords:
-      return WordsToNumber(input);
+      value = WordsToNumber(input);
+      break;
     case Primary::kDecimal:
-      return ParseDecimal(input, format);
     case Primary::kSequence:
+      value = ParseDecimal(input, format);
       break;
   }
-  return SequenceError(format);
+  if (negative && value.has_value()) *value = -*value;
+  return value;
 }
 
 }  // namespace retrace::expr::format

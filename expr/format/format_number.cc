@@ -106,6 +106,8 @@ Parts SplitParts(const U32& sub, const Symbols& s) {
   while (first < sub.size() && !counts(sub[first])) ++first;
   size_t end = sub.size();
   while (end > first && !counts(sub[end - 1])) --end;
+  if (first == sub.size()) first = 0;  // no active character: all "active"
+
   p.prefix = sub.substr(0, first);
   p.suffix = sub.substr(end);
   p.active = sub.substr(first, end - first);
