@@ -40,8 +40,6 @@
 //     format (jsonata-js: NaN for "-five").
 //   - Fed the integer 0..999 with picture "#:###,##0", jsonata-js inserts
 //     separators in front of the digits (",:12"); this gives "12".
-//   - A picture with no active character at all ("abc") fails with D3085
-//     instead of a TypeError.
 #ifndef RETRACE_EXPR_FORMAT_FORMAT_H_
 #define RETRACE_EXPR_FORMAT_FORMAT_H_
 
