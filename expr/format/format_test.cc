@@ -275,6 +275,31 @@ TEST(FormatNumberTest, RandomPicturesNeverCrash) {
   }
 }
 
+TEST(FormatNumberTest, DegenerateDecimalFormatsNeverCrash) {
+  std::mt19937 rng(99);
+  const char* names[] = {"decimal-separator",
+                         "grouping-separator",
+                         "exponent-separator",
+                         "minus-sign",
+                         "percent",
+                         "per-mille",
+                         "zero-digit",
+                         "digit",
+                         "pattern-separator"};
+  const char* values[] = {"",  "0",      "1",  "#",    ".",          ",", "e",
+                          "%", "\u2030", "ab", "\xff", "\U0001D7F6", ";"};
+  const char* pictures[] = {"#,##0.00", "0.0e0",        "#%",  "00",
+                            "",         "#,##0.00;(#)", "1.1", "ab"};
+  for (int i = 0; i < 3000; ++i) {
+    DecimalFormat format;
+    for (int k = rng() % 4; k > 0; --k) {
+      format.Set(names[rng() % 9], values[rng() % 13]);
+    }
+    (void)FormatNumber(static_cast<double>(static_cast<int>(rng())) / 1000,
+                       pictures[rng() % 8], format);
+  }
+}
+
 // --- $formatInteger: suite cases --------------------------------------------
 
 TEST(FormatIntegerSuiteTest, DecimalDigitPatterns) {
