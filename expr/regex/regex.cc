@@ -255,7 +255,7 @@ class Translator {
           break;
         }
         default:
-          out += Literal(c);
+          out += Lit(c);
           ++i_;
           can_quantify = true;
       }
@@ -460,7 +460,7 @@ class Translator {
     const char32_t e = cp_[i_ + 1];
     *can_quantify = true;
     auto literal = [&](char32_t c, size_t end) {
-      *out += Literal(c);
+      *out += Lit(c);
       i_ = end;
     };
     switch (e) {
@@ -693,10 +693,59 @@ class Translator {
       }
     }
     std::string cls = ClassToRe2(ranges, negated);
+    if (!ignore_case_ || ranges.empty()) return cls;
     // Sets built only from \d \w \s (and negations) are already closed under
     // ECMAScript's case mapping; RE2's Unicode folding would add U+017F and
     // U+212A to them.
-    return only_sets && !ranges.empty() ? CaseSensitive(cls) : cls;
+    if (only_sets) return CaseSensitive(cls);
+    // A positive class holding s or k: match its ASCII letters (closed under
+    // ASCII case) case-sensitively and fold only the rest.
+    if (negated || !HasFoldTrap(ranges)) return cls;
+    Ranges letters, rest;
+    for (auto [lo, hi] : Normalize(ranges)) {
+      for (auto [a, z] : {std::pair<char32_t, char32_t>{U'A', U'Z'},
+                          std::pair<char32_t, char32_t>{U'a', U'z'}}) {
+        char32_t from = std::max(lo, a), to = std::min(hi, z);
+        if (from > to) continue;
+        letters.push_back({from, to});
+        letters.push_back({from ^ 0x20, to ^ 0x20});  // the other case
+      }
+    }
+    rest = Normalize(ranges);
+    Ranges ascii_letters = {{U'A', U'Z'}, {U'a', U'z'}};
+    Ranges kept;
+    for (auto [lo, hi] : rest) {  // rest minus ASCII letters
+      char32_t from = lo;
+      for (auto [a, z] : ascii_letters) {
+        if (z < from || a > hi) continue;
+        if (a > from) kept.push_back({from, a - 1});
+        from = z + 1;
+      }
+      if (from <= hi) kept.push_back({from, hi});
+    }
+    std::string letters_re2 = CaseSensitive(ClassToRe2(letters, false));
+    if (Normalize(kept).empty()) return letters_re2;
+    return absl::StrCat("(?:", letters_re2, "|", ClassToRe2(kept, false), ")");
+  }
+
+  // Whether RE2's (?i) would add U+017F or U+212A: the class has s or k.
+  static bool HasFoldTrap(const Ranges& ranges) {
+    for (auto [lo, hi] : ranges) {
+      for (char32_t c : {U's', U'S', U'k', U'K'}) {
+        if (lo <= c && c <= hi) return true;
+      }
+    }
+    return false;
+  }
+
+  // A literal outside a class; with 'i', s and k must not fold to U+017F and
+  // U+212A as RE2 would.
+  std::string Lit(char32_t c) const {
+    if (ignore_case_) {
+      if (c == U's' || c == U'S') return "(?-i:[Ss])";
+      if (c == U'k' || c == U'K') return "(?-i:[Kk])";
+    }
+    return Literal(c);
   }
 
   const absl::string_view pattern_;

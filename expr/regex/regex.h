@@ -24,7 +24,10 @@
 //   .            [^\n\r\x{2028}\x{2029}]  (ECMAScript line terminators)
 //   \d \D        [0-9] [^0-9]
 //   \w \W        [0-9A-Z_a-z] and its negation, with 'i' kept case-sensitive
-//                so RE2's Unicode folding adds no U+017F / U+212A
+//                so RE2's Unicode folding adds no U+017F / U+212A; likewise
+//                with 'i' a literal s is (?-i:[Ss]), k is (?-i:[Kk]), and a
+//                class holding s or k is split into (?-i:[ASCII
+//                letters])|[rest]
 //   \s \S        ECMAScript's white space and line terminators (\v, U+00A0,
 //                U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F,
 //                U+3000, U+FEFF as well as RE2's [\t\n\f\r ])
@@ -48,9 +51,11 @@
 // against node's RegExp):
 //   - with flag m, ^ and $ see only \n as a line end (ECMAScript also \r,
 //     U+2028, U+2029);
-//   - with flag i, RE2 folds case by Unicode simple folding, so /s/i and
-//     [a-z] also match U+017F and /k/i U+212A (ECMAScript upper-cases and
-//     keeps those apart from ASCII);
+//   - with flag i, RE2 folds case by Unicode simple folding, which would let
+//     s and k match U+017F and U+212A (ECMAScript keeps those apart from
+//     ASCII). Literals s/k, positive classes and \w \d \s are emitted so
+//     they don't; a negated class with ASCII letters ([^a-z]) still excludes
+//     U+017F / U+212A, and [\x{17F}] still matches s;
 //   - a quantified group may match the empty string in an iteration
 //     (ECMAScript rejects such iterations), e.g. /([^a]*?|)?/ on "xy" matches
 //     "" where JavaScript matches "x"; captures inside a repeated group keep

@@ -135,6 +135,10 @@ TEST(TranslateTest, AnchorsAndFlags) {
   EXPECT_EQ(T("^a$"), "^a$");
   EXPECT_EQ(T("^a$", "m"), "(?m)^a$");
   EXPECT_EQ(T("a", "i"), "(?i)a");
+  EXPECT_EQ(T("sk", "i"), "(?i)(?-i:[Ss])(?-i:[Kk])");
+  EXPECT_EQ(T("[a-z]", "i"), "(?i)(?-i:[A-Za-z])");
+  EXPECT_EQ(T("[k\\u00e9]", "i"), "(?i)(?:(?-i:[Kk])|[\\x{E9}])");
+  EXPECT_EQ(T("[^a-z]", "i"), "(?i)[^a-z]");
   EXPECT_EQ(T("a", "mi"), "(?im)a");
   EXPECT_EQ(T("\\bword\\B"), "\\bword\\B");
 }
@@ -177,6 +181,13 @@ TEST(MatchTest, IgnoreCase) {
   EXPECT_TRUE(Matches("[a-c]+", "ABC", "i"));
   EXPECT_FALSE(Matches("^\\w$", "\u017f", "i"));  // as ECMAScript: no long s
   EXPECT_TRUE(Matches("^\\W$", "\u212a", "i"));   // Kelvin sign is not a word
+  EXPECT_FALSE(Matches("s", "\u017f", "i"));
+  EXPECT_TRUE(Matches("s", "S", "i"));
+  EXPECT_FALSE(Matches("^[a-z]$", "\u212a", "i"));
+  EXPECT_TRUE(Matches("^[a-z]+$", "SK", "i"));
+  EXPECT_TRUE(Matches("^[\\w-]+$", "a-Z_9", "i"));
+  EXPECT_FALSE(Matches("^[\\w-]$", "\u017f", "i"));
+  EXPECT_TRUE(Matches("^[sé]+$", "SÉé", "i"));
 }
 
 TEST(MatchTest, WordBoundary) {
