@@ -250,13 +250,6 @@ Args HofArgs(CallContext& ctx, const Value& fn, const Value& a1,
   return out;
 }
 
-absl::Status NotImplemented(absl::string_view name, int position) {
-  return retrace::Error(
-      absl::StatusCode::kUnimplemented, "EXPR_NOT_IMPLEMENTED",
-      absl::StrCat("function $", name, " is not implemented yet (at position ",
-                   position, ")"));
-}
-
 // ---- string functions ------------------------------------------------------
 
 absl::StatusOr<Value> FnString(CallContext& ctx, Args& a) {
@@ -1288,11 +1281,6 @@ absl::StatusOr<Value> FnReduce(CallContext& ctx, Args& a) {
 }
 
 // ---- date / time -----------------------------------------------------------
-
-std::string IsoFromMillis(int64_t ms) {
-  absl::Time t = absl::FromUnixMillis(ms);
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
 
 absl::StatusOr<Value> FnNow(CallContext& ctx, Args& a) {
   std::string picture = Arg(a, 0).IsString() ? a[0].str() : "";
