@@ -638,6 +638,12 @@ absl::StatusOr<Value> FnBase64Decode(CallContext& ctx, Args& a) {
 absl::StatusOr<Value> EncodeUri(CallContext& ctx, Args& a,
                                 absl::string_view keep) {
   if (Arg(a, 0).IsUndefined()) return Value();
+  for (uint32_t cp : DecodeUtf8(a[0].str())) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) {  // a lone surrogate (URIError in JS)
+      return LangError("D3140", ctx.position,
+                       "Malformed URL passed to encode: lone surrogate");
+    }
+  }
   std::string out;
   for (unsigned char c : a[0].str()) {
     if (isalnum(c) ||
