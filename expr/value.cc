@@ -228,7 +228,83 @@ class Builder {
 
 }  // namespace
 
+namespace {
+
+int Hex4(absl::string_view s, size_t at) {
+  if (at + 4 > s.size()) return -1;
+  int v = 0;
+  for (size_t k = at; k < at + 4; ++k) {
+    char h = s[k];
+    v <<= 4;
+    if (h >= '0' && h <= '9') {
+      v |= h - '0';
+    } else if (h >= 'a' && h <= 'f') {
+      v |= h - 'a' + 10;
+    } else if (h >= 'A' && h <= 'F') {
+      v |= h - 'A' + 10;
+    } else {
+      return -1;
+    }
+  }
+  return v;
+}
+
+// Rewrites escapes of lone UTF-16 surrogates ("\ud800" without its pair),
+// which JavaScript strings allow but UTF-8 cannot carry, into their WTF-8
+// bytes, so such text still parses; functions that need well-formed text
+// (e.g. $encodeUrl) reject them as jsonata-js does.
+std::string EncodeLoneSurrogates(absl::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  for (size_t i = 0; i < json.size(); ++i) {
+    if (json[i] != '\\' || i + 1 >= json.size()) {
+      out.push_back(json[i]);
+      continue;
+    }
+    if (json[i + 1] != 'u') {
+      out.push_back(json[i]);
+      out.push_back(json[++i]);
+      continue;
+    }
+    int cp = Hex4(json, i + 2);
+    bool high = cp >= 0xD800 && cp <= 0xDBFF;
+    bool low = cp >= 0xDC00 && cp <= 0xDFFF;
+    if (high && i + 11 < json.size() && json[i + 6] == '\\' &&
+        json[i + 7] == 'u') {
+      int next = Hex4(json, i + 8);
+      if (next >= 0xDC00 && next <= 0xDFFF) {  // a proper pair: keep
+        out.append(json.data() + i, 12);
+        i += 11;
+        continue;
+      }
+    }
+    if (high || low) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+      i += 5;
+      continue;
+    }
+    out.push_back(json[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<Value> ParseJson(absl::string_view json) {
+  absl::StatusOr<Value> v = ParseJsonStrict(json);
+  if (!v.ok() && json.find("\\u") != absl::string_view::npos) {
+    std::string rewritten = EncodeLoneSurrogates(json);
+    if (rewritten != json) {
+      absl::StatusOr<Value> again = ParseJsonStrict(rewritten);
+      if (again.ok()) return again;
+    }
+  }
+  return v;
+}
+
+absl::StatusOr<Value> ParseJsonStrict(absl::string_view json) {
   Builder builder;
   rapidjson::Reader reader;
   rapidjson::MemoryStream ms(json.data(), json.size());

@@ -249,7 +249,12 @@ bool NestingExceeds(const Value& v, int limit = kMaxValueNesting);
 // Parses one JSON document. Fails with kInvalidArgument and code
 // "EXPR_JSON_PARSE" naming the byte offset (also for nesting deeper than
 // kMaxValueNesting).
+// Escapes of lone UTF-16 surrogates ("\ud800"), valid in JavaScript strings,
+// become their WTF-8 bytes.
 absl::StatusOr<Value> ParseJson(absl::string_view json);
+
+// As ParseJson, but rejects lone surrogates as RapidJSON does.
+absl::StatusOr<Value> ParseJsonStrict(absl::string_view json);
 
 struct JsonWriteOptions {
   // Pretty print with two-space indentation (JSON.stringify(v, null, 2)).

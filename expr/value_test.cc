@@ -79,3 +79,19 @@ TEST(ValueTest, CopiesShareCells) {
 
 }  // namespace
 }  // namespace retrace::expr
+
+namespace retrace::expr {
+namespace {
+
+TEST(ValueTest, LoneSurrogatesBecomeWtf8) {
+  absl::StatusOr<Value> v =
+      ParseJson(R"(["\ud800", "\ud83d\ude00", "\\ud800"])");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->items()[0].str(), "\xED\xA0\x80");
+  EXPECT_EQ(v->items()[1].str(), "\xF0\x9F\x98\x80");
+  EXPECT_EQ(v->items()[2].str(), "\\ud800");
+  EXPECT_FALSE(ParseJsonStrict(R"("\ud800")").ok());
+}
+
+}  // namespace
+}  // namespace retrace::expr

@@ -12,9 +12,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
+#include "expr/datetime/datetime.h"
+#include "expr/format/format.h"
 #include "expr/internal/errors.h"
 #include "expr/internal/evaluator.h"
 #include "expr/options.h"
+#include "expr/regex/regex.h"
 #include "re2/re2.h"
 
 namespace retrace::expr::internal {
@@ -245,13 +248,6 @@ Args HofArgs(CallContext& ctx, const Value& fn, const Value& a1,
   if (arity >= 2) out.push_back(a2);
   if (arity >= 3) out.push_back(a3);
   return out;
-}
-
-absl::Status NotImplemented(absl::string_view name, int position) {
-  return retrace::Error(
-      absl::StatusCode::kUnimplemented, "EXPR_NOT_IMPLEMENTED",
-      absl::StrCat("function $", name, " is not implemented yet (at position ",
-                   position, ")"));
 }
 
 // ---- string functions ------------------------------------------------------
@@ -642,6 +638,12 @@ absl::StatusOr<Value> FnBase64Decode(CallContext& ctx, Args& a) {
 absl::StatusOr<Value> EncodeUri(CallContext& ctx, Args& a,
                                 absl::string_view keep) {
   if (Arg(a, 0).IsUndefined()) return Value();
+  for (uint32_t cp : DecodeUtf8(a[0].str())) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) {  // a lone surrogate (URIError in JS)
+      return LangError("D3140", ctx.position,
+                       "Malformed URL passed to encode: lone surrogate");
+    }
+  }
   std::string out;
   for (unsigned char c : a[0].str()) {
     if (isalnum(c) ||
@@ -869,14 +871,41 @@ absl::StatusOr<Value> FnFormatBase(CallContext& ctx, Args& a) {
   return Value::String(neg ? "-" + digits : digits);
 }
 
-absl::StatusOr<Value> FnFormatNumber(CallContext& ctx, Args&) {
-  return NotImplemented("formatNumber", ctx.position);
+absl::StatusOr<Value> FnFormatNumber(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  format::DecimalFormat decimal_format;
+  if (Arg(a, 2).IsObject()) {
+    for (const auto& e : a[2].object().entries) {
+      if (e.second.IsString()) decimal_format.Set(e.first, e.second.str());
+    }
+  }
+  std::string picture = Arg(a, 1).IsString() ? a[1].str() : "";
+  absl::StatusOr<std::string> s =
+      format::FormatNumber(a[0].number(), picture, decimal_format);
+  if (!s.ok())
+    return retrace::Annotate(s.status(),
+                             absl::StrCat("at position ", ctx.position));
+  return Value::String(*std::move(s));
 }
-absl::StatusOr<Value> FnFormatInteger(CallContext& ctx, Args&) {
-  return NotImplemented("formatInteger", ctx.position);
+absl::StatusOr<Value> FnFormatInteger(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  std::string picture = Arg(a, 1).IsString() ? a[1].str() : "";
+  absl::StatusOr<std::string> s = format::FormatInteger(a[0].number(), picture);
+  if (!s.ok())
+    return retrace::Annotate(s.status(),
+                             absl::StrCat("at position ", ctx.position));
+  return Value::String(*std::move(s));
 }
-absl::StatusOr<Value> FnParseInteger(CallContext& ctx, Args&) {
-  return NotImplemented("parseInteger", ctx.position);
+absl::StatusOr<Value> FnParseInteger(CallContext& ctx, Args& a) {
+  if (Arg(a, 0).IsUndefined()) return Value();
+  std::string picture = Arg(a, 1).IsString() ? a[1].str() : "";
+  absl::StatusOr<std::optional<double>> v =
+      format::ParseInteger(a[0].str(), picture);
+  if (!v.ok())
+    return retrace::Annotate(v.status(),
+                             absl::StrCat("at position ", ctx.position));
+  if (!v->has_value()) return Value();
+  return Value::Number(**v);
 }
 
 // ---- aggregation -----------------------------------------------------------
@@ -1259,15 +1288,15 @@ absl::StatusOr<Value> FnReduce(CallContext& ctx, Args& a) {
 
 // ---- date / time -----------------------------------------------------------
 
-std::string IsoFromMillis(int64_t ms) {
-  absl::Time t = absl::FromUnixMillis(ms);
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
-
 absl::StatusOr<Value> FnNow(CallContext& ctx, Args& a) {
-  if (Arg(a, 0).IsDefined())
-    return NotImplemented("now with a picture", ctx.position);
-  return Value::String(IsoFromMillis(ctx.eval->now_millis()));
+  std::string picture = Arg(a, 0).IsString() ? a[0].str() : "";
+  std::string tz = Arg(a, 1).IsString() ? a[1].str() : "";
+  absl::StatusOr<std::string> s =
+      datetime::FormatMillis(ctx.eval->now_millis(), picture, tz);
+  if (!s.ok())
+    return retrace::Annotate(s.status(),
+                             absl::StrCat("at position ", ctx.position));
+  return Value::String(*std::move(s));
 }
 
 absl::StatusOr<Value> FnMillis(CallContext& ctx, Args&) {
@@ -1276,49 +1305,26 @@ absl::StatusOr<Value> FnMillis(CallContext& ctx, Args&) {
 
 absl::StatusOr<Value> FnFromMillis(CallContext& ctx, Args& a) {
   if (Arg(a, 0).IsUndefined()) return Value();
-  if (Arg(a, 1).IsDefined() || Arg(a, 2).IsDefined()) {
-    return NotImplemented("fromMillis with a picture", ctx.position);
-  }
-  return Value::String(
-      IsoFromMillis(static_cast<int64_t>(std::floor(a[0].number()))));
+  std::string picture = Arg(a, 1).IsString() ? a[1].str() : "";
+  std::string tz = Arg(a, 2).IsString() ? a[2].str() : "";
+  absl::StatusOr<std::string> s = datetime::FormatMillis(
+      static_cast<int64_t>(std::floor(a[0].number())), picture, tz);
+  if (!s.ok())
+    return retrace::Annotate(s.status(),
+                             absl::StrCat("at position ", ctx.position));
+  return Value::String(*std::move(s));
 }
 
 absl::StatusOr<Value> FnToMillis(CallContext& ctx, Args& a) {
   if (Arg(a, 0).IsUndefined()) return Value();
-  if (Arg(a, 1).IsDefined())
-    return NotImplemented("toMillis with a picture", ctx.position);
-  // The ISO 8601 forms jsonata-js accepts without a picture.
-  static const re2::RE2 re(
-      "(\\d{4})(?:-(\\d{2}))?(?:-(\\d{2}))?(?:T(\\d{2}):(\\d{2}):(\\d{2}))?"
-      "(?:\\.(\\d+))?(Z|[+-]\\d{2}:?\\d{2})?");
-  std::string y, mo, d, h, mi, s, frac, zone;
-  if (!re2::RE2::FullMatch(a[0].str(), re, &y, &mo, &d, &h, &mi, &s, &frac,
-                           &zone)) {
-    return LangError("D3110", ctx.position,
-                     absl::StrCat("The timestamp ", a[0].str(),
-                                  " is not in ISO 8601 format"));
-  }
-  auto num = [](const std::string& x, int def) {
-    return x.empty() ? def : std::stoi(x);
-  };
-  absl::CivilSecond cs(num(y, 1970), num(mo, 1), num(d, 1), num(h, 0),
-                       num(mi, 0), num(s, 0));
-  int64_t ms = absl::ToUnixMillis(absl::FromCivil(cs, absl::UTCTimeZone()));
-  if (!frac.empty()) {
-    std::string f3 = (frac + "000").substr(0, 3);
-    ms += std::stoi(f3);
-  }
-  if (!zone.empty() && zone != "Z") {
-    int sign = zone[0] == '-' ? -1 : 1;
-    std::string digits;
-    for (char c : zone) {
-      if (isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
-    }
-    int offset =
-        std::stoi(digits.substr(0, 2)) * 60 + std::stoi(digits.substr(2, 2));
-    ms -= sign * offset * 60000LL;
-  }
-  return Value::Number(static_cast<double>(ms));
+  std::string picture = Arg(a, 1).IsString() ? a[1].str() : "";
+  absl::StatusOr<std::optional<int64_t>> ms =
+      datetime::ParseMillis(a[0].str(), picture, ctx.eval->now_millis());
+  if (!ms.ok())
+    return retrace::Annotate(ms.status(),
+                             absl::StrCat("at position ", ctx.position));
+  if (!ms->has_value()) return Value();
+  return Value::Number(static_cast<double>(**ms));
 }
 
 // ---- registry --------------------------------------------------------------
@@ -1453,56 +1459,24 @@ const BuiltinDef* FindBuiltin(absl::string_view name) {
 absl::StatusOr<std::shared_ptr<const RegexProgram>> CompileRegex(
     absl::string_view pattern, absl::string_view flags, int64_t max_mem,
     int position) {
-  // JavaScript -> RE2 spellings that differ: named groups and \uXXXX.
-  std::string translated;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    char c = pattern[i];
-    if (c == '\\' && i + 1 < pattern.size()) {
-      if (pattern[i + 1] == 'u' && i + 5 < pattern.size() &&
-          std::all_of(pattern.begin() + i + 2, pattern.begin() + i + 6,
-                      [](char h) {
-                        return isxdigit(static_cast<unsigned char>(h)) != 0;
-                      })) {
-        absl::StrAppend(&translated, "\\x{", pattern.substr(i + 2, 4), "}");
-        i += 5;
-        continue;
-      }
-      translated.push_back(c);
-      translated.push_back(pattern[++i]);
-      continue;
-    }
-    if (c == '(' && pattern.substr(i, 3) == "(?<" && i + 3 < pattern.size() &&
-        pattern[i + 3] != '=' && pattern[i + 3] != '!') {
-      translated += "(?P<";
-      i += 2;
-      continue;
-    }
-    translated.push_back(c);
-  }
-  std::string prefix;
+  // JSONata accepts any lower-case flags; only i and m change matching (g is
+  // implied by the functions that use regexes).
+  std::string kept;
   for (char f : flags) {
-    if (f == 'i') prefix += "(?i)";
-    if (f == 'm') prefix += "(?m)";
-  }
-  re2::RE2::Options opts;
-  opts.set_max_mem(max_mem);
-  opts.set_log_errors(false);
-  auto re = std::make_shared<re2::RE2>(absl::StrCat(prefix, translated), opts);
-  if (!re->ok()) {
-    if (re->error_code() == re2::RE2::ErrorPatternTooLarge) {
-      return retrace::Error(
-          absl::StatusCode::kResourceExhausted, "EXPR_REGEX_TOO_LARGE",
-          absl::StrCat("regular expression /", pattern, "/ needs more than ",
-                       max_mem, " bytes (at position ", position, ")"));
+    if ((f == 'i' || f == 'm') && kept.find(f) == std::string::npos) {
+      kept.push_back(f);
     }
-    return retrace::Error(absl::StatusCode::kInvalidArgument,
-                          "EXPR_REGEX_UNSUPPORTED",
-                          absl::StrCat("regular expression /", pattern,
-                                       "/ is not supported: ", re->error(),
-                                       " (at position ", position, ")"));
+  }
+  regex::RegexOptions options;
+  options.max_mem = max_mem > 0 ? max_mem : (8 << 20);
+  absl::StatusOr<std::shared_ptr<const re2::RE2>> re =
+      regex::CompileEcmaRegex(pattern, kept, options);
+  if (!re.ok()) {
+    return retrace::Annotate(
+        re.status(), absl::StrCat("regular expression at position ", position));
   }
   auto program = std::make_shared<RegexProgram>();
-  program->re = std::move(re);
+  program->re = *std::move(re);
   program->source = std::string(pattern);
   return std::shared_ptr<const RegexProgram>(std::move(program));
 }
