@@ -26,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!compiled.ok()) return 0;
   retrace::expr::Value input;
   if (!json.empty()) {
-    absl::StatusOr<retrace::expr::Value> parsed = retrace::expr::ParseJson(json);
+    absl::StatusOr<retrace::expr::Value> parsed =
+        retrace::expr::ParseJson(json);
     if (parsed.ok()) input = *std::move(parsed);
   }
   retrace::expr::FixedClock clock(1767323045000);
