@@ -145,6 +145,14 @@ google::protobuf::Timestamp FromTime(absl::Time time) {
   return ts;
 }
 
+std::string FormatTimestamp(absl::Time t) {
+  return absl::FormatTime(kTimestampFormat, t, absl::UTCTimeZone());
+}
+
+std::string FormatTimestamp(const google::protobuf::Timestamp& ts) {
+  return FormatTimestamp(ToTime(ts));
+}
+
 Payload JsonPayload(absl::string_view json) {
   Payload p;
   (*p.mutable_metadata())[std::string(kEncodingKey)] =

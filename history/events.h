@@ -37,6 +37,12 @@ void ForEachPayload(
     const HistoryEvent& event,
     absl::FunctionRef<void(absl::string_view path, const Payload& payload)> fn);
 
+// How times are shown everywhere (timelines, logs, read models, state):
+// RFC 3339 in UTC with milliseconds, "2026-01-02T03:04:05.000Z".
+inline constexpr char kTimestampFormat[] = "%Y-%m-%dT%H:%M:%E3SZ";
+std::string FormatTimestamp(absl::Time t);
+std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
+
 // Conversions between protobuf Timestamps and absl::Time.
 absl::Time ToTime(const google::protobuf::Timestamp& ts);
 google::protobuf::Timestamp FromTime(absl::Time time);

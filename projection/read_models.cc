@@ -110,14 +110,13 @@ std::string JsonList(
 }
 
 std::string Time(const google::protobuf::Timestamp& ts) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", history::ToTime(ts),
-                          absl::UTCTimeZone());
+  return history::FormatTimestamp(ts);
 }
 
 int64_t Millis(const std::string& rfc3339) {
   absl::Time t;
   std::string err;
-  if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E3SZ", rfc3339, &t, &err)) return 0;
+  if (!absl::ParseTime(history::kTimestampFormat, rfc3339, &t, &err)) return 0;
   return absl::ToUnixMillis(t);
 }
 

@@ -479,9 +479,7 @@ class Interpreter::Impl {
     r->Set("version", Value::String(a.version()));
     r->Set("attempt", Value::Number(a.attempt() > 0 ? a.attempt() : 1));
     r->Set("started_at",
-           Value::String(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                                          history::ToTime(e.event_time()),
-                                          absl::UTCTimeZone())));
+           Value::String(history::FormatTimestamp(e.event_time())));
     root_ = std::make_unique<Frame>();
     root_->steps = &def_->steps;
   }
@@ -1364,9 +1362,8 @@ class Interpreter::Impl {
     auto* o = v.MutableObject();
     o->Set("status", Value::String(StatusName(status_)));
     o->Set("next_event_id", Value::Number(static_cast<double>(next_event_id_)));
-    o->Set("now", Value::String(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                                                 absl::FromUnixMillis(now_ms_),
-                                                 absl::UTCTimeZone())));
+    o->Set("now", Value::String(
+                      history::FormatTimestamp(absl::FromUnixMillis(now_ms_))));
     if (root_ != nullptr) o->Set("position", FrameValue(*root_));
     if (failure_frame_ != nullptr) {
       o->Set("on_failure", FrameValue(*failure_frame_));

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/file.h"
 #include "common/status.h"
 #include "common/status_macros.h"
 
@@ -142,14 +143,8 @@ const std::vector<Scenario>& Scenarios() {
 
 absl::StatusOr<std::shared_ptr<const Definition>> LoadDefinition(
     const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return Error(absl::StatusCode::kNotFound, "FILE_IO",
-                 absl::StrCat("cannot open ", path));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  DefinitionResult def = ParseDefinition(text.str());
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  DefinitionResult def = ParseDefinition(text);
   RETURN_IF_ERROR(Annotate(def.status(), path));
   return def.definition;
 }

@@ -12,9 +12,7 @@ namespace {
 
 using history::HistoryEvent;
 
-std::string Time(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
+std::string Time(absl::Time t) { return history::FormatTimestamp(t); }
 
 }  // namespace
 

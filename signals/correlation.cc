@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/file.h"
 #include "common/status.h"
 #include "common/status_macros.h"
 
@@ -77,14 +78,9 @@ absl::StatusOr<CorrelationConfig> CorrelationConfig::Parse(
 absl::StatusOr<CorrelationConfig> CorrelationConfig::Load(
     const std::string& path) {
   if (!path.empty()) {
-    std::ifstream in(path);
-    if (!in) {
-      return Error(absl::StatusCode::kNotFound, "FILE_IO",
-                   absl::StrCat("cannot open correlation config ", path));
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    absl::StatusOr<CorrelationConfig> parsed = Parse(text.str());
+    absl::StatusOr<std::string> text = ReadFileToString(path);
+    if (!text.ok()) return Annotate(text.status(), "correlation config");
+    absl::StatusOr<CorrelationConfig> parsed = Parse(*text);
     if (!parsed.ok()) return Annotate(parsed.status(), path);
     return parsed;
   }

@@ -52,8 +52,7 @@ absl::StatusOr<EngineSession> Open(const Args& args, bool timer_thread) {
 
 std::string FormatTime(const google::protobuf::Timestamp& ts) {
   if (ts.seconds() == 0 && ts.nanos() == 0) return "-";
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", history::ToTime(ts),
-                          absl::UTCTimeZone());
+  return history::FormatTimestamp(ts);
 }
 
 absl::Status NeedPositional(const Args& args, size_t n,

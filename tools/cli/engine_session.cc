@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/file.h"
 #include "common/status.h"
 #include "common/status_macros.h"
 #include "history/rocksdb_store.h"
@@ -70,14 +71,7 @@ absl::StatusOr<absl::Duration> DurationOption(const Args& args,
 }
 
 absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Error(absl::StatusCode::kNotFound, "FILE_IO",
-                 absl::StrCat("cannot open ", path));
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  return ReadFileToString(path);
 }
 
 absl::StatusOr<std::string> MakeTempDir(absl::string_view prefix) {

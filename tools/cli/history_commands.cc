@@ -26,8 +26,7 @@ absl::Status Usage(absl::string_view message) {
 }
 
 std::string FormatEventTime(const HistoryEvent& e) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                          history::ToTime(e.event_time()), absl::UTCTimeZone());
+  return history::FormatTimestamp(e.event_time());
 }
 
 absl::Status Show(const Args& args, std::ostream& out) {

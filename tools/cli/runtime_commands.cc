@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/file.h"
 #include "common/status.h"
 #include "common/status_macros.h"
 #include "history/events.h"
@@ -19,17 +20,6 @@
 
 namespace retrace::cli {
 namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Error(absl::StatusCode::kNotFound, "FILE_IO",
-                 absl::StrCat("cannot open ", path));
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // Files named on the command line; a directory stands for its regular files
 // in name order.
@@ -77,7 +67,8 @@ int RunReplayCommand(const std::vector<std::string>& argv, std::ostream& out,
     err << "retrace replay: --at takes an event id >= 1\n";
     return kExitUsage;
   }
-  absl::StatusOr<std::string> def_text = ReadFile(args->Get("definition"));
+  absl::StatusOr<std::string> def_text =
+      ReadFileToString(args->Get("definition"));
   if (!def_text.ok()) {
     err << "retrace replay: " << def_text.status().message() << "\n";
     return kExitFailure;
@@ -146,7 +137,7 @@ int RunDefCommand(const std::vector<std::string>& argv, std::ostream& out,
   }
   bool all_ok = true;
   for (const std::string& file : files) {
-    absl::StatusOr<std::string> text = ReadFile(file);
+    absl::StatusOr<std::string> text = ReadFileToString(file);
     if (!text.ok()) {
       out << file << ": " << text.status().message() << "\n";
       all_ok = false;
