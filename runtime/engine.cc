@@ -104,12 +104,20 @@ struct WorkerState {
 };
 
 // What a committed transition changes in the in-memory indexes.
+// A worker finishing a task that asked for its next one (eager dispatch).
+struct EagerClaim {
+  std::string worker_id;
+  Task* task = nullptr;  // filled when claimed
+  bool claimed = false;
+};
+
 struct Effects {
   std::vector<std::pair<std::string, TaskRecord>> new_tasks;
   std::vector<std::string> removed_tasks;
   std::vector<std::pair<absl::Time, std::string>> new_timers;
   std::vector<std::pair<absl::Time, std::string>> removed_timers;
   std::optional<StartRunRequest> continue_as_new;
+  EagerClaim* eager = nullptr;
 };
 
 class EngineImpl : public Engine {
@@ -787,6 +795,9 @@ class EngineImpl : public Engine {
     if (ErrorCode(taken.status()) == "ALREADY_DONE")
       return CompleteTaskResponse();
     ASSIGN_OR_RETURN(Lease lease, std::move(taken));
+    CompleteTaskResponse response;
+    EagerClaim eager{lease.worker_id, response.mutable_next_task()};
+    EagerClaim* wants = request.request_next_task() ? &eager : nullptr;
     if (static_cast<int64_t>(request.output().data().size()) >
         options_.max_payload_bytes) {
       history::Failure f;
@@ -795,13 +806,15 @@ class EngineImpl : public Engine {
           absl::StrCat("step output is ", request.output().data().size(),
                        " bytes, limit ", options_.max_payload_bytes, " bytes"));
       f.set_non_retryable(true);
+      // No task travels with an error: leave new ones to pollers.
       RETURN_IF_ERROR(
-          FinishAttempt(lease, request.token(), outcome, nullptr, &f));
+          FinishAttempt(lease, request.token(), outcome, nullptr, &f, nullptr));
       return Invalid("PAYLOAD_TOO_LARGE", f.message());
     }
     RETURN_IF_ERROR(FinishAttempt(lease, request.token(), outcome,
-                                  &request.output(), nullptr));
-    return CompleteTaskResponse();
+                                  &request.output(), nullptr, wants));
+    if (!eager.claimed) response.clear_next_task();
+    return response;
   }
 
   absl::StatusOr<FailTaskResponse> FailTask(
@@ -813,9 +826,13 @@ class EngineImpl : public Engine {
     ASSIGN_OR_RETURN(Lease lease, std::move(taken));
     history::Failure failure = request.failure();
     if (failure.code().empty()) failure.set_code("ACTION_FAILED");
+    FailTaskResponse response;
+    EagerClaim eager{lease.worker_id, response.mutable_next_task()};
     RETURN_IF_ERROR(
-        FinishAttempt(lease, request.token(), outcome, nullptr, &failure));
-    return FailTaskResponse();
+        FinishAttempt(lease, request.token(), outcome, nullptr, &failure,
+                      request.request_next_task() ? &eager : nullptr));
+    if (!eager.claimed) response.clear_next_task();
+    return response;
   }
 
   absl::StatusOr<DeregisterWorkerResponse> DeregisterWorker(
@@ -1126,7 +1143,8 @@ class EngineImpl : public Engine {
   // commands, commit atomically, update the in-memory indexes.
   absl::Status Transition(const std::string& ns, const std::string& run_id,
                           const InputFn& make_inputs,
-                          const AfterFn& after = nullptr) {
+                          const AfterFn& after = nullptr,
+                          EagerClaim* eager = nullptr) {
     absl::MutexLock lock(&RunLock(ns, run_id));
     ASSIGN_OR_RETURN(std::unique_ptr<LoadedRun> run, Load(ns, run_id));
     const std::string key = internal::RunKey(ns, run_id);
@@ -1170,6 +1188,7 @@ class EngineImpl : public Engine {
       return Precondition("HISTORY_TOO_LONG", why);
     }
     Effects effects;
+    effects.eager = eager;
     std::vector<Mutation> writes = Plan(*run, events, &effects);
     history::AppendRequest append;
     append.ns = ns;
@@ -1511,6 +1530,10 @@ class EngineImpl : public Engine {
       }
     }
     for (const auto& [key, task] : effects.new_tasks) {
+      if (effects.eager != nullptr && !effects.eager->claimed &&
+          EagerClaimLocked(*effects.eager, key, task)) {
+        continue;
+      }
       ready_[key] = task;
       WakeForTaskLocked(task);
     }
@@ -1612,50 +1635,77 @@ class EngineImpl : public Engine {
            it != ready_.end() && absl::StartsWith(it->first, prefix); ++it) {
         const TaskRecord& t = it->second;
         if (history::ToTime(t.ready_at()) > now) break;
-        if (!Eligible(worker, t)) continue;
-        if (auto limit = options_.max_concurrency_per_action.find(t.action());
-            limit != options_.max_concurrency_per_action.end()) {
-          auto used = action_in_flight_.find(t.action());
-          if (used != action_in_flight_.end() &&
-              used->second >= limit->second) {
-            continue;
-          }
-        }
-
-        uint64_t epoch;
-        {
-          absl::MutexLock lock(&random_mu_);
-          epoch = absl::Uniform<uint64_t>(random_);
-        }
-        const std::string token = absl::WebSafeBase64Escape(absl::StrCat(
-            t.namespace_(), "\x1f", t.run_id(), "\x1f", t.scheduled_event_id(),
-            "\x1f", t.attempt(), "\x1f", absl::Hex(epoch, absl::kZeroPad16)));
-        Lease lease;
-        lease.task = t;
-        lease.task_key = it->first;
-        lease.worker_id = worker.record.worker_id();
-        lease.deadline =
-            now + absl::Milliseconds(t.start_to_close_timeout_ms());
-        task->set_token(token);
-        task->set_namespace_(t.namespace_());
-        task->set_run_id(t.run_id());
-        task->set_workflow(t.workflow());
-        task->set_step_id(t.step_id());
-        task->set_action(t.action());
-        task->set_attempt(t.attempt());
-        *task->mutable_input() = t.input();
-        *task->mutable_lease_deadline() = history::FromTime(lease.deadline);
-        task->set_idempotency_key(
-            absl::StrCat(t.namespace_(), "/", t.run_id(), "/", t.step_path()));
-        lease_by_task_[it->first] = token;
-        leases_[token] = std::move(lease);
+        if (!Eligible(worker, t) || !ActionHasSlotLocked(t.action())) continue;
+        LeaseLocked(worker, it->first, t, now, task);
         ready_.erase(it);
-        ++worker.in_flight;
-        ++action_in_flight_[task->action()];
         return true;
       }
     }
     return false;
+  }
+
+  // Whether `action` is below its max_concurrency_per_action limit.
+  bool ActionHasSlotLocked(const std::string& action)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(task_mu_) {
+    auto limit = options_.max_concurrency_per_action.find(action);
+    if (limit == options_.max_concurrency_per_action.end()) return true;
+    auto used = action_in_flight_.find(action);
+    return used == action_in_flight_.end() || used->second < limit->second;
+  }
+
+  // Grants `worker` a lease on the task `t` (row `key`, not in ready_) and
+  // fills `task` with what the worker sees.
+  void LeaseLocked(WorkerState& worker, const std::string& key,
+                   const TaskRecord& t, absl::Time now, Task* task)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(task_mu_) {
+    uint64_t epoch;
+    {
+      absl::MutexLock lock(&random_mu_);
+      epoch = absl::Uniform<uint64_t>(random_);
+    }
+    const std::string token = absl::WebSafeBase64Escape(absl::StrCat(
+        t.namespace_(), "\x1f", t.run_id(), "\x1f", t.scheduled_event_id(),
+        "\x1f", t.attempt(), "\x1f", absl::Hex(epoch, absl::kZeroPad16)));
+    Lease lease;
+    lease.task = t;
+    lease.task_key = key;
+    lease.worker_id = worker.record.worker_id();
+    lease.deadline = now + absl::Milliseconds(t.start_to_close_timeout_ms());
+    task->set_token(token);
+    task->set_namespace_(t.namespace_());
+    task->set_run_id(t.run_id());
+    task->set_workflow(t.workflow());
+    task->set_step_id(t.step_id());
+    task->set_action(t.action());
+    task->set_attempt(t.attempt());
+    *task->mutable_input() = t.input();
+    *task->mutable_lease_deadline() = history::FromTime(lease.deadline);
+    task->set_idempotency_key(
+        absl::StrCat(t.namespace_(), "/", t.run_id(), "/", t.step_path()));
+    lease_by_task_[key] = token;
+    leases_[token] = std::move(lease);
+    ++worker.in_flight;
+    ++action_in_flight_[t.action()];
+  }
+
+  // Eager dispatch: gives `task` (a new row) to the worker that asked for
+  // one in its completion, if it may run it now. REQUIRES: `eager` unfilled.
+  bool EagerClaimLocked(EagerClaim& eager, const std::string& key,
+                        const TaskRecord& task)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(task_mu_) {
+    auto w = workers_.find(eager.worker_id);
+    if (w == workers_.end()) return false;
+    WorkerState& worker = w->second;
+    const absl::Time now = clock_->Now();
+    if (task_stopping_ || worker.draining ||
+        worker.in_flight >= worker.record.max_concurrency() ||
+        history::ToTime(task.ready_at()) > now || !Eligible(worker, task) ||
+        !ActionHasSlotLocked(task.action())) {
+      return false;
+    }
+    LeaseLocked(worker, key, task, now, eager.task);
+    eager.claimed = true;
+    return true;
   }
 
   // Whether `worker` may run `task` (namespace, queue, action, version).
@@ -1745,7 +1795,9 @@ class EngineImpl : public Engine {
     Lease lease = std::move(it->second);
     leases_.erase(it);
     lease_by_task_.erase(lease.task_key);
+    bool was_full = false;
     if (auto w = workers_.find(lease.worker_id); w != workers_.end()) {
+      was_full = w->second.in_flight >= w->second.record.max_concurrency();
       --w->second.in_flight;
     }
     if (auto a = action_in_flight_.find(lease.task.action());
@@ -1755,7 +1807,8 @@ class EngineImpl : public Engine {
     if (!options_.max_concurrency_per_action.empty()) {
       // A slot of a limited action came free: anyone may now claim.
       for (Waiter* w : waiters_) w->cv.Signal();
-    } else {
+    } else if (was_full) {
+      // Its pollers were turned away for want of a slot: one may claim now.
       WakeWorkerLocked(lease.worker_id, /*all=*/false);
     }
     return lease;
@@ -1773,10 +1826,13 @@ class EngineImpl : public Engine {
   }
 
   // Records the attempt's outcome (output or failure) with its start.
+  // With `eager`, a task the transition schedules may go straight to the
+  // finishing worker.
   absl::Status FinishAttempt(const Lease& lease, const std::string& token,
                              const std::string& outcome,
                              const history::Payload* output,
-                             const history::Failure* failure) {
+                             const history::Failure* failure,
+                             EagerClaim* eager) {
     const TaskRecord& t = lease.task;
     absl::Status s = Transition(
         t.namespace_(), t.run_id(),
@@ -1816,7 +1872,8 @@ class EngineImpl : public Engine {
             f->set_worker_id(lease.worker_id);
           }
           return inputs;
-        });
+        },
+        /*after=*/nullptr, eager);
     if (s.ok()) {
       RememberToken(token, outcome);
       return s;

@@ -524,6 +524,88 @@ TEST_F(ManualEngineTest, WorkerAndActionConcurrencyLimitsAreHonoured) {
   EXPECT_FALSE(Poll(single).ok());
 }
 
+TEST_F(ManualEngineTest, EagerDispatchHandsTheNextStepToTheFinishingWorker) {
+  Register(kThreeSteps);
+  std::string w = Worker("w"), other = Worker("other");
+  const std::string run = Start("three", "1");
+  absl::StatusOr<Task> task = Poll(w);
+  ASSERT_THAT(task, IsOk());
+  // Each completion that asks for more gets the run's next step, leased to
+  // the same worker: nobody else can poll it, and its token completes it.
+  std::vector<std::string> steps = {task->step_id()};
+  for (;;) {
+    CompleteTaskRequest c;
+    c.set_token(task->token());
+    *c.mutable_output() = history::JsonPayload("2");
+    c.set_request_next_task(true);
+    absl::StatusOr<CompleteTaskResponse> done = engine_->CompleteTask(c);
+    ASSERT_THAT(done, IsOk());
+    if (!done->has_next_task()) break;
+    EXPECT_FALSE(Poll(other).ok());
+    task = done->next_task();
+    EXPECT_EQ(task->run_id(), run);
+    EXPECT_FALSE(task->token().empty());
+    steps.push_back(task->step_id());
+  }
+  EXPECT_THAT(steps, ElementsAre("a", "b", "c"));
+  EXPECT_EQ(Status(run), "COMPLETED");
+}
+
+TEST_F(ManualEngineTest, EagerDispatchOnlyWhenAskedAndAllowed) {
+  Register(kThreeSteps);
+  // Not asked: the next step is queued for any poller.
+  std::string w = Worker("w"), other = Worker("other");
+  Start("three", "1", "plain");
+  absl::StatusOr<Task> task = Poll(w);
+  ASSERT_THAT(task, IsOk());
+  CompleteTaskRequest c;
+  c.set_token(task->token());
+  *c.mutable_output() = history::JsonPayload("2");
+  absl::StatusOr<CompleteTaskResponse> done = engine_->CompleteTask(c);
+  ASSERT_THAT(done, IsOk());
+  EXPECT_FALSE(done->has_next_task());
+  EXPECT_THAT(Poll(other), IsOk());
+
+  // Asked by a draining worker: it takes no new work, even eagerly.
+  std::string draining = Worker("draining");
+  Start("three", "1", "drained");
+  task = Poll(draining);
+  ASSERT_THAT(task, IsOk());
+  DrainWorkerRequest drain;
+  drain.set_worker_id(draining);
+  ASSERT_THAT(engine_->DrainWorker(drain), IsOk());
+  c.set_token(task->token());
+  c.set_request_next_task(true);
+  done = engine_->CompleteTask(c);
+  ASSERT_THAT(done, IsOk());
+  EXPECT_FALSE(done->has_next_task());
+  std::string fresh = Worker("fresh");
+  absl::StatusOr<Task> next = Poll(fresh);
+  ASSERT_THAT(next, IsOk());
+  EXPECT_EQ(next->run_id(), "drained");
+
+  // Asked by a worker that does not run the next action: queued instead.
+  Register(R"({"name": "mixed", "version": "1", "steps": [
+    {"id": "a", "type": "action", "action": "core.echo", "input": "input"},
+    {"id": "b", "type": "action", "action": "special", "input": "input"}]})");
+  RegisterWorkerRequest r;
+  r.set_identity("echo-only");
+  r.set_namespace_("default");
+  r.add_action_types("core.echo");
+  const std::string echo_only = engine_->RegisterWorker(r)->worker_id();
+  Start("mixed", "1", "mixed-1");
+  task = Poll(echo_only);
+  ASSERT_THAT(task, IsOk());
+  ASSERT_EQ(task->run_id(), "mixed-1");
+  c.set_token(task->token());
+  done = engine_->CompleteTask(c);
+  ASSERT_THAT(done, IsOk());
+  EXPECT_FALSE(done->has_next_task());
+  next = Poll(Worker("any"));
+  ASSERT_THAT(next, IsOk());
+  EXPECT_EQ(next->step_id(), "b");
+}
+
 TEST_F(ManualEngineTest, AHistoryAtItsLengthLimitFailsTheRun) {
   options_.history_max_events = 12;
   Reopen();

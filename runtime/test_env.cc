@@ -90,7 +90,7 @@ absl::Status TestEnv::RunUntilIdle() {
                        engine_->PollTask(poll));
       if (polled.has_task()) {
         runtime::WorkerPool::Execute(engine_.get(), &actions_, polled.task(),
-                                     &completed, &failed);
+                                     /*want_next=*/false, &completed, &failed);
         ran = true;
       }
     }

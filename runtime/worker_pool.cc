@@ -52,14 +52,21 @@ void WorkerPool::Loop() {
       absl::SleepFor(absl::Milliseconds(50));
       continue;
     }
-    if (!polled->has_task()) continue;
-    Execute(engine_, registry_, polled->task(), &completed_, &failed_);
+    std::optional<Task> task;
+    if (polled->has_task()) task = std::move(*polled->mutable_task());
+    // A stopping pool asks for nothing more; a task it already holds runs.
+    while (task.has_value()) {
+      task =
+          Execute(engine_, registry_, *task, !stopping_, &completed_, &failed_);
+    }
   }
 }
 
-void WorkerPool::Execute(Engine* engine, const ActionRegistry* registry,
-                         const Task& task, std::atomic<int64_t>* completed,
-                         std::atomic<int64_t>* failed) {
+std::optional<Task> WorkerPool::Execute(Engine* engine,
+                                        const ActionRegistry* registry,
+                                        const Task& task, bool want_next,
+                                        std::atomic<int64_t>* completed,
+                                        std::atomic<int64_t>* failed) {
   const ActionHandler* handler = registry->Find(task.action());
   absl::StatusOr<history::Payload> result;
   if (handler == nullptr) {
@@ -92,14 +99,23 @@ void WorkerPool::Execute(Engine* engine, const ActionRegistry* registry,
     CompleteTaskRequest complete;
     complete.set_token(task.token());
     *complete.mutable_output() = *std::move(result);
-    if (engine->CompleteTask(complete).ok()) ++*completed;
+    complete.set_request_next_task(want_next);
+    absl::StatusOr<CompleteTaskResponse> done = engine->CompleteTask(complete);
+    if (!done.ok()) return std::nullopt;
+    ++*completed;
+    if (done->has_next_task()) return std::move(*done->mutable_next_task());
   } else {
     FailTaskRequest fail;
     fail.set_token(task.token());
     *fail.mutable_failure() = FailureFromStatus(result.status());
-    engine->FailTask(fail).IgnoreError();
+    fail.set_request_next_task(want_next);
     ++*failed;
+    absl::StatusOr<FailTaskResponse> done = engine->FailTask(fail);
+    if (done.ok() && done->has_next_task()) {
+      return std::move(*done->mutable_next_task());
+    }
   }
+  return std::nullopt;
 }
 
 }  // namespace retrace::runtime

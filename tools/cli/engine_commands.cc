@@ -345,13 +345,13 @@ class ActivityEngine final : public ForwardingEngine {
   absl::StatusOr<runtime::CompleteTaskResponse> CompleteTask(
       const runtime::CompleteTaskRequest& r) override {
     auto response = ForwardingEngine::CompleteTask(r);
-    Reported();
+    Reported(response.ok() && response->has_next_task());
     return response;
   }
   absl::StatusOr<runtime::FailTaskResponse> FailTask(
       const runtime::FailTaskRequest& r) override {
     auto response = ForwardingEngine::FailTask(r);
-    Reported();
+    Reported(response.ok() && response->has_next_task());
     return response;
   }
 
@@ -369,9 +369,11 @@ class ActivityEngine final : public ForwardingEngine {
   }
 
  private:
-  void Reported() {
+  // An outcome came back; with `next`, the worker took its next task in the
+  // same call (eager dispatch), so it still holds one.
+  void Reported(bool next) {
     absl::MutexLock lock(&mu_);
-    --in_flight_;
+    if (!next) --in_flight_;
     last_activity_ = absl::Now();
   }
 

@@ -22,27 +22,33 @@ class RunTracker::TrackingEngine final : public ForwardingEngine {
       const runtime::PollTaskRequest& r) override {
     absl::StatusOr<runtime::PollTaskResponse> response =
         ForwardingEngine::PollTask(r);
-    if (response.ok() && response->has_task()) {
-      absl::MutexLock lock(&tracker_->mu_);
-      tracker_->token_runs_[response->task().token()] =
-          response->task().run_id();
-    }
+    if (response.ok() && response->has_task()) Claimed(response->task());
     return response;
   }
   absl::StatusOr<runtime::CompleteTaskResponse> CompleteTask(
       const runtime::CompleteTaskRequest& r) override {
     auto response = ForwardingEngine::CompleteTask(r);
+    if (response.ok() && response->has_next_task())
+      Claimed(response->next_task());
     AfterOutcome(r.token());
     return response;
   }
   absl::StatusOr<runtime::FailTaskResponse> FailTask(
       const runtime::FailTaskRequest& r) override {
     auto response = ForwardingEngine::FailTask(r);
+    if (response.ok() && response->has_next_task())
+      Claimed(response->next_task());
     AfterOutcome(r.token());
     return response;
   }
 
  private:
+  // A task handed out eagerly with a completion.
+  void Claimed(const runtime::Task& task) {
+    absl::MutexLock lock(&tracker_->mu_);
+    tracker_->token_runs_[task.token()] = task.run_id();
+  }
+
   void AfterOutcome(const std::string& token) {
     std::string run_id;
     {
