@@ -726,25 +726,20 @@ class EngineImpl : public Engine {
     HeartbeatResponse response;
     absl::MutexLock lock(&task_mu_);
     const absl::Time now = clock_->Now();
-    if (!request.worker_id().empty()) {
-      auto w = workers_.find(request.worker_id());
-      if (w == workers_.end()) {
-        return NotFound("WORKER_NOT_FOUND",
-                        absl::StrCat("no worker ", request.worker_id()));
-      }
-      w->second.last_seen = now;
+    auto w = workers_.find(request.worker_id());
+    if (w == workers_.end()) {
+      return NotFound("WORKER_NOT_FOUND",
+                      absl::StrCat("no worker '", request.worker_id(), "'"));
     }
+    w->second.last_seen = now;
     for (const std::string& token : request.task_tokens()) {
       auto it = leases_.find(token);
-      if (it == leases_.end()) {
+      if (it == leases_.end() || it->second.worker_id != request.worker_id()) {
         response.add_canceled_tokens(token);
         continue;
       }
       it->second.deadline =
           now + absl::Milliseconds(it->second.task.start_to_close_timeout_ms());
-      if (auto w = workers_.find(it->second.worker_id); w != workers_.end()) {
-        w->second.last_seen = now;
-      }
     }
     return response;
   }
@@ -791,7 +786,8 @@ class EngineImpl : public Engine {
   absl::StatusOr<CompleteTaskResponse> CompleteTask(
       const CompleteTaskRequest& request) override {
     const std::string outcome = absl::StrCat("ok:", request.output().data());
-    absl::StatusOr<Lease> taken = TakeLease(request.token(), outcome);
+    absl::StatusOr<Lease> taken =
+        TakeLease(request.token(), request.worker_id(), outcome);
     if (ErrorCode(taken.status()) == "ALREADY_DONE")
       return CompleteTaskResponse();
     ASSIGN_OR_RETURN(Lease lease, std::move(taken));
@@ -821,7 +817,8 @@ class EngineImpl : public Engine {
       const FailTaskRequest& request) override {
     const std::string outcome =
         absl::StrCat("fail:", request.failure().SerializeAsString());
-    absl::StatusOr<Lease> taken = TakeLease(request.token(), outcome);
+    absl::StatusOr<Lease> taken =
+        TakeLease(request.token(), request.worker_id(), outcome);
     if (ErrorCode(taken.status()) == "ALREADY_DONE") return FailTaskResponse();
     ASSIGN_OR_RETURN(Lease lease, std::move(taken));
     history::Failure failure = request.failure();
@@ -1757,13 +1754,22 @@ class EngineImpl : public Engine {
     }
   }
 
-  // Takes the lease of `token` for finishing it. A token already finished
-  // with the same outcome is acknowledged again (ALREADY_DONE: the caller
-  // returns OK); with another outcome it is TOKEN_ALREADY_USED.
+  // Takes the lease of `token` for finishing it by `worker_id`, which must
+  // hold it (else TASK_NOT_HELD). A token already finished with the same
+  // outcome is acknowledged again (ALREADY_DONE: the caller returns OK);
+  // with another outcome it is TOKEN_ALREADY_USED.
   absl::StatusOr<Lease> TakeLease(const std::string& token,
+                                  const std::string& worker_id,
                                   const std::string& outcome) {
     absl::MutexLock lock(&task_mu_);
     auto it = leases_.find(token);
+    if (it != leases_.end() && it->second.worker_id != worker_id) {
+      // Tokens are bound to the worker (and namespace) they were leased to.
+      return Error(absl::StatusCode::kPermissionDenied, "TASK_NOT_HELD",
+                   absl::StrCat("worker ", worker_id,
+                                " does not hold this task; it is leased to "
+                                "another worker"));
+    }
     if (it == leases_.end()) {
       auto done = finished_tokens_.find(token);
       if (done != finished_tokens_.end()) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -213,11 +214,15 @@ class ManualEngineTest : public ::testing::Test {
     p.set_worker_id(worker);
     ASSIGN_OR_RETURN(PollTaskResponse r, engine_->PollTask(p));
     if (!r.has_task()) return absl::NotFoundError("no task");
+    holder_[r.task().token()] = worker;
     return r.task();
   }
+  // The worker that polled `task`.
+  std::string Holder(const Task& task) { return holder_[task.token()]; }
   absl::Status Complete(const Task& task, absl::string_view json) {
     CompleteTaskRequest c;
     c.set_token(task.token());
+    c.set_worker_id(Holder(task));
     *c.mutable_output() = history::JsonPayload(json);
     return engine_->CompleteTask(c).status();
   }
@@ -239,6 +244,7 @@ class ManualEngineTest : public ::testing::Test {
   std::unique_ptr<history::HistoryStore> store_ =
       history::NewInMemoryHistoryStore();
   std::unique_ptr<Engine> engine_;
+  std::map<std::string, std::string> holder_;  // task token -> worker
 };
 
 TEST_F(ManualEngineTest, TwoWorkersPollingTheSameTaskOnlyOneGetsIt) {
@@ -329,9 +335,11 @@ TEST_F(ManualEngineTest, RepeatedCompletionWithTheSameTokenIsAcknowledgedOnce) {
   EXPECT_THAT(Complete(*task, "99"), HasErrorCode("TOKEN_ALREADY_USED"));
   FailTaskRequest f;
   f.set_token(task->token());
+  f.set_worker_id(w);
   f.mutable_failure()->set_code("X");
   EXPECT_THAT(engine_->FailTask(f), HasErrorCode("TOKEN_ALREADY_USED"));
   CompleteTaskRequest forged;
+  forged.set_worker_id(w);
   forged.set_token("not-a-token");
   EXPECT_THAT(engine_->CompleteTask(forged), HasErrorCode("INVALID_TOKEN"));
   // A token altered in its epoch is rejected.
@@ -339,6 +347,74 @@ TEST_F(ManualEngineTest, RepeatedCompletionWithTheSameTokenIsAcknowledgedOnce) {
   altered[altered.size() - 3] = altered[altered.size() - 3] == 'A' ? 'B' : 'A';
   forged.set_token(altered);
   EXPECT_FALSE(engine_->CompleteTask(forged).ok());
+}
+
+// Isolation: a task belongs to the worker it was leased to, and so to that
+// worker's namespace. Another namespace's worker can neither poll it nor,
+// holding its token, complete, fail or heartbeat it; altered tokens fail.
+TEST_F(ManualEngineTest, WorkersOfOneNamespaceNeverTouchAnothersTasks) {
+  Register(kThreeSteps);
+  std::string mine = Worker("mine");
+  RegisterWorkerRequest r;
+  r.set_identity("theirs");
+  r.set_namespace_("other");
+  r.set_max_concurrency(10);
+  const std::string theirs = engine_->RegisterWorker(r)->worker_id();
+  const std::string run = Start("three", "1", "iso");
+  EXPECT_FALSE(Poll(theirs).ok());  // never offered another namespace's task
+  absl::StatusOr<Task> task = Poll(mine);
+  ASSERT_THAT(task, IsOk());
+
+  // The token leaked to the other namespace's worker is refused, and the
+  // lease is untouched.
+  CompleteTaskRequest c;
+  c.set_token(task->token());
+  c.set_worker_id(theirs);
+  *c.mutable_output() = history::JsonPayload("666");
+  EXPECT_THAT(engine_->CompleteTask(c), HasErrorCode("TASK_NOT_HELD"));
+  FailTaskRequest f;
+  f.set_token(task->token());
+  f.set_worker_id(theirs);
+  f.mutable_failure()->set_code("X");
+  f.mutable_failure()->set_non_retryable(true);
+  EXPECT_THAT(engine_->FailTask(f), HasErrorCode("TASK_NOT_HELD"));
+  c.clear_worker_id();  // no worker named at all
+  EXPECT_THAT(engine_->CompleteTask(c), HasErrorCode("TASK_NOT_HELD"));
+  HeartbeatRequest hb;
+  hb.set_worker_id(theirs);
+  hb.add_task_tokens(task->token());
+  absl::StatusOr<HeartbeatResponse> beat = engine_->Heartbeat(hb);
+  ASSERT_THAT(beat, IsOk());
+  EXPECT_THAT(beat->canceled_tokens(), ElementsAre(task->token()));
+  // The other worker's heartbeat did not extend the lease: it still runs out
+  // at the original deadline.
+  clock_.Advance(absl::Seconds(20));
+  hb.set_worker_id(mine);
+  ASSERT_THAT(engine_->Heartbeat(hb), IsOk());
+  EXPECT_THAT(engine_->Heartbeat(hb)->canceled_tokens(), SizeIs(0));
+
+  // Altered tokens: every single-character change is refused.
+  const std::string token = task->token();
+  for (size_t i = 0; i < token.size(); ++i) {
+    std::string altered = token;
+    altered[i] = altered[i] == 'A' ? 'B' : 'A';
+    CompleteTaskRequest forged;
+    forged.set_token(altered);
+    forged.set_worker_id(mine);
+    *forged.mutable_output() = history::JsonPayload("666");
+    EXPECT_FALSE(engine_->CompleteTask(forged).ok()) << "position " << i;
+  }
+  // The holder completes it; nothing else was recorded.
+  ASSERT_THAT(Complete(*task, "2"), IsOk());
+  int completions = 0;
+  const history::History h = HistoryOf(*engine_, run);
+  for (const auto& e : h.events()) {
+    if (e.has_step_completed()) {
+      ++completions;
+      EXPECT_EQ(e.step_completed().output().data(), "2");
+    }
+  }
+  EXPECT_EQ(completions, 1);
 }
 
 TEST_F(ManualEngineTest, CancelInEveryState) {
@@ -368,6 +444,7 @@ TEST_F(ManualEngineTest, CancelInEveryState) {
   ASSERT_THAT(held, IsOk());
   ASSERT_THAT(cancel(running), IsOk());
   HeartbeatRequest hb;
+  hb.set_worker_id(w);
   hb.add_task_tokens(held->token());
   EXPECT_THAT(engine_->Heartbeat(hb)->canceled_tokens(), SizeIs(1));
   EXPECT_FALSE(Complete(*held, "1").ok());
@@ -536,6 +613,7 @@ TEST_F(ManualEngineTest, EagerDispatchHandsTheNextStepToTheFinishingWorker) {
   for (;;) {
     CompleteTaskRequest c;
     c.set_token(task->token());
+    c.set_worker_id(w);
     *c.mutable_output() = history::JsonPayload("2");
     c.set_request_next_task(true);
     absl::StatusOr<CompleteTaskResponse> done = engine_->CompleteTask(c);
@@ -560,6 +638,7 @@ TEST_F(ManualEngineTest, EagerDispatchOnlyWhenAskedAndAllowed) {
   ASSERT_THAT(task, IsOk());
   CompleteTaskRequest c;
   c.set_token(task->token());
+  c.set_worker_id(w);
   *c.mutable_output() = history::JsonPayload("2");
   absl::StatusOr<CompleteTaskResponse> done = engine_->CompleteTask(c);
   ASSERT_THAT(done, IsOk());
@@ -575,6 +654,7 @@ TEST_F(ManualEngineTest, EagerDispatchOnlyWhenAskedAndAllowed) {
   drain.set_worker_id(draining);
   ASSERT_THAT(engine_->DrainWorker(drain), IsOk());
   c.set_token(task->token());
+  c.set_worker_id(draining);
   c.set_request_next_task(true);
   done = engine_->CompleteTask(c);
   ASSERT_THAT(done, IsOk());
@@ -598,6 +678,7 @@ TEST_F(ManualEngineTest, EagerDispatchOnlyWhenAskedAndAllowed) {
   ASSERT_THAT(task, IsOk());
   ASSERT_EQ(task->run_id(), "mixed-1");
   c.set_token(task->token());
+  c.set_worker_id(echo_only);
   done = engine_->CompleteTask(c);
   ASSERT_THAT(done, IsOk());
   EXPECT_FALSE(done->has_next_task());
@@ -674,6 +755,7 @@ TEST_F(ManualEngineTest, TerminateRetryAndContinueAsNew) {
   auto task = Poll(w);
   FailTaskRequest f;
   f.set_token(task->token());
+  f.set_worker_id(w);
   f.mutable_failure()->set_code("BOOM");
   ASSERT_THAT(engine_->FailTask(f), IsOk());
   EXPECT_EQ(Status(run), "FAILED");
@@ -754,6 +836,7 @@ TEST(EngineRestartTest, TasksAndTimersSurviveARestartAndOldTokensAreRejected) {
   ASSERT_TRUE(again->has_task());
   EXPECT_EQ(again->task().run_id(), "r1");
   c.set_token(again->task().token());
+  c.set_worker_id(p.worker_id());
   ASSERT_THAT(engine->CompleteTask(c), IsOk());
   ASSERT_TRUE(engine->NextTimerAt().has_value());
   clock.Advance(absl::Hours(1));

@@ -89,7 +89,8 @@ absl::Status TestEnv::RunUntilIdle() {
       ASSIGN_OR_RETURN(runtime::PollTaskResponse polled,
                        engine_->PollTask(poll));
       if (polled.has_task()) {
-        runtime::WorkerPool::Execute(engine_.get(), &actions_, polled.task(),
+        runtime::WorkerPool::Execute(engine_.get(), &actions_, worker->second,
+                                     polled.task(),
                                      /*want_next=*/false, &completed, &failed);
         ran = true;
       }

@@ -56,14 +56,15 @@ void WorkerPool::Loop() {
     if (polled->has_task()) task = std::move(*polled->mutable_task());
     // A stopping pool asks for nothing more; a task it already holds runs.
     while (task.has_value()) {
-      task =
-          Execute(engine_, registry_, *task, !stopping_, &completed_, &failed_);
+      task = Execute(engine_, registry_, worker_id_, *task, !stopping_,
+                     &completed_, &failed_);
     }
   }
 }
 
 std::optional<Task> WorkerPool::Execute(Engine* engine,
                                         const ActionRegistry* registry,
+                                        const std::string& worker_id,
                                         const Task& task, bool want_next,
                                         std::atomic<int64_t>* completed,
                                         std::atomic<int64_t>* failed) {
@@ -84,10 +85,10 @@ std::optional<Task> WorkerPool::Execute(Engine* engine,
     context.idempotency_key = task.idempotency_key();
     std::string token = task.token();
     auto canceled = std::make_shared<std::atomic<bool>>(false);
-    context.heartbeat = [engine, token, canceled]() {
+    context.heartbeat = [engine, token, worker_id, canceled]() {
       HeartbeatRequest hb;
+      hb.set_worker_id(worker_id);
       hb.add_task_tokens(token);
-      // The worker id is not needed to extend a lease held by this token.
       absl::StatusOr<HeartbeatResponse> r = engine->Heartbeat(hb);
       if (r.ok() && r->canceled_tokens_size() > 0) *canceled = true;
       return !*canceled;
@@ -98,6 +99,7 @@ std::optional<Task> WorkerPool::Execute(Engine* engine,
   if (result.ok()) {
     CompleteTaskRequest complete;
     complete.set_token(task.token());
+    complete.set_worker_id(worker_id);
     *complete.mutable_output() = *std::move(result);
     complete.set_request_next_task(want_next);
     absl::StatusOr<CompleteTaskResponse> done = engine->CompleteTask(complete);
@@ -107,6 +109,7 @@ std::optional<Task> WorkerPool::Execute(Engine* engine,
   } else {
     FailTaskRequest fail;
     fail.set_token(task.token());
+    fail.set_worker_id(worker_id);
     *fail.mutable_failure() = FailureFromStatus(result.status());
     fail.set_request_next_task(want_next);
     ++*failed;

@@ -52,12 +52,13 @@ class WorkerPool {
   int64_t tasks_completed() const { return completed_.load(); }
   int64_t tasks_failed() const { return failed_.load(); }
 
-  // Runs one claimed task to its outcome. With `want_next`, the completion
-  // asks for the worker's next task (eager dispatch: the run's next step
-  // comes back without a poll) and returns it, if one was claimed. Exposed
-  // for TestEnv, which runs tasks on the calling thread.
+  // Runs one task claimed by `worker_id` to its outcome. With `want_next`,
+  // the completion asks for the worker's next task (eager dispatch: the
+  // run's next step comes back without a poll) and returns it, if one was
+  // claimed. Exposed for TestEnv, which runs tasks on the calling thread.
   static std::optional<Task> Execute(Engine* engine,
                                      const ActionRegistry* registry,
+                                     const std::string& worker_id,
                                      const Task& task, bool want_next,
                                      std::atomic<int64_t>* completed,
                                      std::atomic<int64_t>* failed);

@@ -102,6 +102,7 @@ TEST(RunTrackerTest, TaskOutcomeThroughTheTrackingEngineFinishesTheRun) {
 
   runtime::CompleteTaskRequest complete;
   complete.set_token(polled->task().token());
+  complete.set_worker_id(registered->worker_id());
   complete.mutable_output()->set_data("2");
   ASSERT_THAT(engine->CompleteTask(complete).status(), IsOk());
   // No sweep ran: the completion itself told the tracker.
