@@ -2,10 +2,12 @@
 
 #include <array>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -147,25 +149,13 @@ class RocksDbHistoryStore : public HistoryStore {
 
   absl::StatusOr<RunInfo> Append(const AppendRequest& request) override {
     const std::string run_key = RunKey(request.ns, request.run_id);
-    absl::MutexLock lock(
-        &stripes_[absl::Hash<std::string>()(run_key) % kLockStripes]);
-    std::string stored_bytes;
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), runs_cf(), run_key, &stored_bytes);
-    RunInfo stored;
-    const RunInfo* stored_ptr = nullptr;
-    if (s.ok()) {
-      if (!stored.ParseFromString(stored_bytes)) {
-        return Error(absl::StatusCode::kDataLoss, "STORE_CORRUPT",
-                     absl::StrCat("run ", request.ns, "/", request.run_id,
-                                  ": stored run info does not parse"));
-      }
-      stored_ptr = &stored;
-    } else if (!s.IsNotFound()) {
-      return IoError(s, "reading run info");
-    }
-    ASSIGN_OR_RETURN(RunInfo info,
-                     ValidateAppend(stored_ptr, request, options_));
+    const size_t stripe = absl::Hash<std::string>()(run_key) % kLockStripes;
+    absl::MutexLock lock(&stripes_[stripe]);
+    std::optional<RunInfo> stored;
+    ASSIGN_OR_RETURN(bool exists, ReadRunInfo(stripe, run_key, request.ns,
+                                              request.run_id, &stored));
+    ASSIGN_OR_RETURN(RunInfo info, ValidateAppend(exists ? &*stored : nullptr,
+                                                  request, options_));
 
     rocksdb::WriteBatch batch;
     std::string buffer;
@@ -178,8 +168,12 @@ class RocksDbHistoryStore : public HistoryStore {
     }
     batch.Put(runs_cf(), run_key, info.SerializeAsString());
     AddWrites(request.writes, &batch);
-    s = db_->Write(write_options_, &batch);
-    if (!s.ok()) return IoError(s, "appending history");
+    rocksdb::Status s = db_->Write(write_options_, &batch);
+    if (!s.ok()) {
+      ForgetRunInfo(stripe, run_key);
+      return IoError(s, "appending history");
+    }
+    RememberRunInfo(stripe, run_key, info);
     return info;
   }
 
@@ -192,21 +186,17 @@ class RocksDbHistoryStore : public HistoryStore {
 
   absl::StatusOr<RunInfo> GetRunInfo(absl::string_view ns,
                                      absl::string_view run_id) override {
-    std::string bytes;
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), runs_cf(), RunKey(ns, run_id), &bytes);
-    if (s.IsNotFound()) {
+    const std::string run_key = RunKey(ns, run_id);
+    std::optional<RunInfo> info;
+    ASSIGN_OR_RETURN(
+        bool exists,
+        ReadRunInfo(absl::Hash<std::string>()(run_key) % kLockStripes, run_key,
+                    ns, run_id, &info));
+    if (!exists) {
       return Error(absl::StatusCode::kNotFound, "RUN_NOT_FOUND",
                    absl::StrCat("run ", ns, "/", run_id, " does not exist"));
     }
-    if (!s.ok()) return IoError(s, "reading run info");
-    RunInfo info;
-    if (!info.ParseFromString(bytes)) {
-      return Error(absl::StatusCode::kDataLoss, "STORE_CORRUPT",
-                   absl::StrCat("run ", ns, "/", run_id,
-                                ": stored run info does not parse"));
-    }
-    return info;
+    return *std::move(info);
   }
 
   std::unique_ptr<EventIterator> ReadHistory(absl::string_view ns,
@@ -293,6 +283,63 @@ class RocksDbHistoryStore : public HistoryStore {
     return handles_[3 + static_cast<int>(space)];
   }
 
+  // The run infos of recently appended runs, per lock stripe: every append
+  // goes through this object (RocksDB's LOCK file keeps other processes
+  // out) and updates its entry after the write, so an entry is always the
+  // stored value and an append or lookup skips a read. Bounded; an evicted
+  // run is read from RocksDB again.
+  struct InfoCache {
+    absl::Mutex mu;
+    absl::flat_hash_map<std::string, RunInfo> infos ABSL_GUARDED_BY(mu);
+  };
+  static constexpr size_t kInfosPerStripe = 64;
+
+  // Reads `run_key`'s info into `info` (cache first). Returns whether the
+  // run exists.
+  absl::StatusOr<bool> ReadRunInfo(size_t stripe, const std::string& run_key,
+                                   absl::string_view ns,
+                                   absl::string_view run_id,
+                                   std::optional<RunInfo>* info) {
+    {
+      InfoCache& cache = info_cache_[stripe];
+      absl::MutexLock lock(&cache.mu);
+      auto it = cache.infos.find(run_key);
+      if (it != cache.infos.end()) {
+        *info = it->second;
+        return true;
+      }
+    }
+    std::string bytes;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), runs_cf(), run_key, &bytes);
+    if (s.IsNotFound()) return false;
+    if (!s.ok()) return IoError(s, "reading run info");
+    info->emplace();
+    if (!(*info)->ParseFromString(bytes)) {
+      return Error(absl::StatusCode::kDataLoss, "STORE_CORRUPT",
+                   absl::StrCat("run ", ns, "/", run_id,
+                                ": stored run info does not parse"));
+    }
+    return true;
+  }
+
+  void RememberRunInfo(size_t stripe, const std::string& run_key,
+                       const RunInfo& info) {
+    InfoCache& cache = info_cache_[stripe];
+    absl::MutexLock lock(&cache.mu);
+    if (cache.infos.size() >= kInfosPerStripe &&
+        !cache.infos.contains(run_key)) {
+      cache.infos.erase(cache.infos.begin());
+    }
+    cache.infos[run_key] = info;
+  }
+
+  void ForgetRunInfo(size_t stripe, const std::string& run_key) {
+    InfoCache& cache = info_cache_[stripe];
+    absl::MutexLock lock(&cache.mu);
+    cache.infos.erase(run_key);
+  }
+
   void AddWrites(const std::vector<Mutation>& writes,
                  rocksdb::WriteBatch* batch) const {
     for (const Mutation& m : writes) {
@@ -309,6 +356,7 @@ class RocksDbHistoryStore : public HistoryStore {
   rocksdb::DB* const db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::array<absl::Mutex, kLockStripes> stripes_;
+  std::array<InfoCache, kLockStripes> info_cache_;
 };
 
 }  // namespace
