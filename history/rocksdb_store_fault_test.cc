@@ -81,7 +81,9 @@ class FaultyStore {
   // that was not synced; then disarms the faults.
   void Crash(bool power_cut) {
     store_.reset();
-    if (power_cut) ASSERT_THAT(fs_->DropUnsyncedData(), IsOk());
+    if (power_cut) {
+      ASSERT_THAT(fs_->DropUnsyncedData(), IsOk());
+    }
     fs_->ClearFaults();
   }
   HistoryStore& store() { return *store_; }

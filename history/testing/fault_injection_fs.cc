@@ -164,6 +164,36 @@ class FaultInjectionFileSystem::TrackedFile
   bool closed_ = false;
 };
 
+// A directory whose syncs are checked for faults and, unless forward_syncs,
+// not passed on (directory entries survive the simulated power cut anyway).
+class FaultInjectionFileSystem::TrackedDirectory
+    : public rocksdb::FSDirectoryWrapper {
+ public:
+  TrackedDirectory(FaultInjectionFileSystem* fs, std::string name,
+                   std::unique_ptr<rocksdb::FSDirectory> target)
+      : FSDirectoryWrapper(std::move(target)),
+        fs_(fs),
+        name_(std::move(name)) {}
+
+  IOStatus Fsync(const IOOptions& options, IODebugContext* dbg) override {
+    IOStatus s = fs_->Check(kFileSync, name_);
+    if (!s.ok() || !fs_->options_.forward_syncs) return s;
+    return FSDirectoryWrapper::Fsync(options, dbg);
+  }
+  IOStatus FsyncWithDirOptions(
+      const IOOptions& options, IODebugContext* dbg,
+      const rocksdb::DirFsyncOptions& dir_fsync_options) override {
+    IOStatus s = fs_->Check(kFileSync, name_);
+    if (!s.ok() || !fs_->options_.forward_syncs) return s;
+    return FSDirectoryWrapper::FsyncWithDirOptions(options, dbg,
+                                                   dir_fsync_options);
+  }
+
+ private:
+  FaultInjectionFileSystem* const fs_;
+  const std::string name_;
+};
+
 FaultInjectionFileSystem::FaultInjectionFileSystem(
     std::shared_ptr<rocksdb::FileSystem> base,
     const FaultInjectionOptions& options)
@@ -374,6 +404,18 @@ IOStatus FaultInjectionFileSystem::ReuseWritableFile(
     files_.erase(old_fname);
   }
   Track(fname, 0, 0, /*keep_tracked_state=*/false, result);
+  return s;
+}
+
+IOStatus FaultInjectionFileSystem::NewDirectory(
+    const std::string& name, const IOOptions& io_opts,
+    std::unique_ptr<rocksdb::FSDirectory>* result, IODebugContext* dbg) {
+  IOStatus s = target()->NewDirectory(name, io_opts, result, dbg);
+  if (!s.ok()) return s;
+  std::string base_name = name;
+  while (base_name.size() > 1 && base_name.back() == '/') base_name.pop_back();
+  *result =
+      std::make_unique<TrackedDirectory>(this, base_name, std::move(*result));
   return s;
 }
 

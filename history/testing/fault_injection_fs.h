@@ -10,7 +10,7 @@
 //     such file to its synced length: what a power cut leaves of data that
 //     was never synced. Files that existed before (or were written by another
 //     file system) count as synced.
-//   - Sync, Fsync and RangeSync are recorded but, unless
+//   - file and directory syncs are recorded but, unless
 //     FaultInjectionOptions::forward_syncs, not passed on: a power cut is
 //     what DropUnsyncedData() simulates, so tests need not pay for fsync.
 //
@@ -65,7 +65,8 @@ enum FileOp : uint32_t {
   kFileCreate = 1u << 0,
   // FSWritableFile::Append and PositionedAppend.
   kFileAppend = 1u << 1,
-  // FSWritableFile::Sync, Fsync and RangeSync.
+  // FSWritableFile::Sync, Fsync and RangeSync; FSDirectory::Fsync (matched
+  // by the directory's base name).
   kFileSync = 1u << 2,
   // FileSystem::RenameFile.
   kFileRename = 1u << 3,
@@ -170,6 +171,10 @@ class FaultInjectionFileSystem : public rocksdb::FileSystemWrapper {
       const rocksdb::FileOptions& file_opts,
       std::unique_ptr<rocksdb::FSWritableFile>* result,
       rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus NewDirectory(const std::string& name,
+                                 const rocksdb::IOOptions& io_opts,
+                                 std::unique_ptr<rocksdb::FSDirectory>* result,
+                                 rocksdb::IODebugContext* dbg) override;
   rocksdb::IOStatus RenameFile(const std::string& src,
                                const std::string& target,
                                const rocksdb::IOOptions& options,
@@ -187,6 +192,8 @@ class FaultInjectionFileSystem : public rocksdb::FileSystemWrapper {
  private:
   class TrackedFile;
   friend class TrackedFile;
+  class TrackedDirectory;
+  friend class TrackedDirectory;
 
   struct Rule {
     FaultSpec spec;

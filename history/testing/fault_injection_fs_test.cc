@@ -84,6 +84,18 @@ TEST_F(FaultInjectionFileSystemTest, FailsTheNthMatchingSyncOnce) {
   EXPECT_EQ(fs_->FaultsInjected(), 1);
 }
 
+TEST_F(FaultInjectionFileSystemTest, DirectorySyncsCountAsSyncs) {
+  std::unique_ptr<rocksdb::FSDirectory> dir;
+  ASSERT_TRUE(fs_->NewDirectory(dir_, IOOptions(), &dir, nullptr).ok());
+  EXPECT_TRUE(dir->Fsync(IOOptions(), nullptr).ok());
+  FaultSpec spec;
+  spec.ops = kFileSync;
+  spec.file_glob = "faultfs-*";  // the directory's base name
+  fs_->InjectFault(spec);
+  EXPECT_TRUE(dir->Fsync(IOOptions(), nullptr).IsIOError());
+  EXPECT_EQ(fs_->Count(kFileSync, "faultfs-*"), 2);
+}
+
 TEST_F(FaultInjectionFileSystemTest, ForeverFailsEveryLaterOperation) {
   FaultSpec spec;
   spec.ops = kFileAppend;
