@@ -153,10 +153,16 @@ class HistoryStore {
   //     EVENT_TIME_REGRESSED, INVALID_EVENT_ORDER, PAYLOAD_TOO_LARGE: the
   //     request or one of its events is malformed (see docs/errors.md);
   //   kFailedPrecondition / RUN_ALREADY_TERMINAL: the run has ended;
-  //   kUnavailable / kInternal / STORE_IO: the storage failed.
+  //   kUnavailable / kInternal / STORE_IO: reading the run's state failed.
+  // Fails with kUnavailable / STORAGE_FAILED when writing or syncing failed,
+  // or an earlier write did: the store is then read-only until reopened,
+  // and this append is, as a whole, either durable or not (the caller cannot
+  // tell which until the store is reopened). Every later Append and Write
+  // fails the same way; reads keep working.
   virtual absl::StatusOr<RunInfo> Append(const AppendRequest& request) = 0;
 
-  // Commits `writes` atomically, without touching any history.
+  // Commits `writes` atomically, without touching any history. Fails as
+  // Append with STORAGE_FAILED.
   virtual absl::Status Write(const std::vector<Mutation>& writes) = 0;
 
   // Returns the run's RunInfo, or kNotFound / RUN_NOT_FOUND.

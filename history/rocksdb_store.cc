@@ -1,6 +1,7 @@
 #include "history/rocksdb_store.h"
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -16,7 +17,9 @@
 #include "history/internal/keys.h"
 #include "history/validation.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -39,6 +42,20 @@ absl::Status IoError(const rocksdb::Status& s, absl::string_view what) {
                                            : absl::StatusCode::kInternal;
   return Error(code, "STORE_IO", absl::StrCat(what, ": ", s.ToString()));
 }
+
+// Keeps RocksDB in read-only mode after a background error (a failed WAL
+// write or sync, flush or compaction) instead of letting it resume writes by
+// itself (it does for ENOSPC): the store stays read-only until reopened, so
+// RocksDB and the store agree on when writing stops and restarts.
+class NoAutoRecovery : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "retrace.NoAutoRecovery"; }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/,
+                            rocksdb::Status /*bg_error*/,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+};
 
 class RocksEventIterator : public EventIterator {
  public:
@@ -135,9 +152,17 @@ class RocksKeyIterator : public KeyIterator {
 
 class RocksDbHistoryStore : public HistoryStore {
  public:
-  RocksDbHistoryStore(const StoreOptions& options, rocksdb::DB* db,
+  // Takes ownership of `db` and its `handles`; `file_system` and `env` (both
+  // may be null) must outlive `db`, so the store holds them too.
+  RocksDbHistoryStore(const StoreOptions& options,
+                      std::shared_ptr<rocksdb::FileSystem> file_system,
+                      std::unique_ptr<rocksdb::Env> env, rocksdb::DB* db,
                       std::vector<rocksdb::ColumnFamilyHandle*> handles)
-      : options_(options), db_(db), handles_(std::move(handles)) {
+      : options_(options),
+        file_system_(std::move(file_system)),
+        env_(std::move(env)),
+        db_(db),
+        handles_(std::move(handles)) {
     write_options_.sync = options.sync;
   }
 
@@ -148,6 +173,8 @@ class RocksDbHistoryStore : public HistoryStore {
   }
 
   absl::StatusOr<RunInfo> Append(const AppendRequest& request) override {
+    RETURN_IF_ERROR(RefuseIfFailed(
+        absl::StrCat("appending to run ", request.ns, "/", request.run_id)));
     const std::string run_key = RunKey(request.ns, request.run_id);
     const size_t stripe = absl::Hash<std::string>()(run_key) % kLockStripes;
     absl::MutexLock lock(&stripes_[stripe]);
@@ -168,20 +195,24 @@ class RocksDbHistoryStore : public HistoryStore {
     }
     batch.Put(runs_cf(), run_key, info.SerializeAsString());
     AddWrites(request.writes, &batch);
-    rocksdb::Status s = db_->Write(write_options_, &batch);
-    if (!s.ok()) {
+    absl::Status committed = Commit(
+        &batch,
+        absl::StrCat("appending events ", request.events.front().event_id(),
+                     "..", request.events.back().event_id(), " to run ",
+                     request.ns, "/", request.run_id));
+    if (!committed.ok()) {
       ForgetRunInfo(stripe, run_key);
-      return IoError(s, "appending history");
+      return committed;
     }
     RememberRunInfo(stripe, run_key, info);
     return info;
   }
 
   absl::Status Write(const std::vector<Mutation>& writes) override {
+    RETURN_IF_ERROR(RefuseIfFailed("writing"));
     rocksdb::WriteBatch batch;
     AddWrites(writes, &batch);
-    rocksdb::Status s = db_->Write(write_options_, &batch);
-    return s.ok() ? absl::OkStatus() : IoError(s, "writing");
+    return Commit(&batch, absl::StrCat("writing ", writes.size(), " rows"));
   }
 
   absl::StatusOr<RunInfo> GetRunInfo(absl::string_view ns,
@@ -340,6 +371,36 @@ class RocksDbHistoryStore : public HistoryStore {
     cache.infos.erase(run_key);
   }
 
+  // The one place where batches are written. The first failure makes the
+  // store read-only: RocksDB may have written the batch to the WAL without
+  // applying it (a failed sync) or applied nothing, and in either case stops
+  // accepting writes (its background error); only a reopen, replaying the
+  // WAL, tells what is durable.
+  absl::Status Commit(rocksdb::WriteBatch* batch, absl::string_view what) {
+    rocksdb::Status s = db_->Write(write_options_, batch);
+    if (s.ok()) return absl::OkStatus();
+    absl::Status error =
+        Error(absl::StatusCode::kUnavailable, "STORAGE_FAILED",
+              absl::StrCat(what, " failed: ", s.ToString(),
+                           "; the store refuses writes until it is reopened"));
+    absl::MutexLock lock(&failure_mu_);
+    if (first_failure_.empty()) {
+      first_failure_ = absl::StrCat(what, ": ", s.ToString());
+      failed_.store(true, std::memory_order_release);
+    }
+    return error;
+  }
+
+  // STORAGE_FAILED when an earlier write failed, else OK.
+  absl::Status RefuseIfFailed(absl::string_view what) {
+    if (!failed_.load(std::memory_order_acquire)) return absl::OkStatus();
+    absl::MutexLock lock(&failure_mu_);
+    return Error(
+        absl::StatusCode::kUnavailable, "STORAGE_FAILED",
+        absl::StrCat(what, " refused: the store is read-only since ",
+                     first_failure_, "; fix the disk and reopen the store"));
+  }
+
   void AddWrites(const std::vector<Mutation>& writes,
                  rocksdb::WriteBatch* batch) const {
     for (const Mutation& m : writes) {
@@ -353,17 +414,31 @@ class RocksDbHistoryStore : public HistoryStore {
 
   const StoreOptions options_;
   rocksdb::WriteOptions write_options_;
+  const std::shared_ptr<rocksdb::FileSystem> file_system_;
+  const std::unique_ptr<rocksdb::Env> env_;  // destroyed after db_
   rocksdb::DB* const db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::array<absl::Mutex, kLockStripes> stripes_;
   std::array<InfoCache, kLockStripes> info_cache_;
+
+  // Set, once, by the first failed write.
+  std::atomic<bool> failed_{false};
+  absl::Mutex failure_mu_;
+  std::string first_failure_ ABSL_GUARDED_BY(failure_mu_);
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HistoryStore>> OpenRocksDbHistoryStore(
-    const std::string& path, const StoreOptions& options) {
+    const std::string& path, const StoreOptions& options,
+    const RocksDbOptions& rocksdb_options) {
   rocksdb::Options db_options;
+  std::unique_ptr<rocksdb::Env> env;
+  if (rocksdb_options.file_system != nullptr) {
+    env = rocksdb::NewCompositeEnv(rocksdb_options.file_system);
+    db_options.env = env.get();
+  }
+  db_options.listeners.push_back(std::make_shared<NoAutoRecovery>());
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
@@ -400,7 +475,8 @@ absl::StatusOr<std::unique_ptr<HistoryStore>> OpenRocksDbHistoryStore(
     return Error(absl::StatusCode::kUnavailable, "STORE_IO",
                  absl::StrCat("opening store at ", path, ": ", s.ToString()));
   }
-  auto store = std::make_unique<RocksDbHistoryStore>(options, db, handles);
+  auto store = std::make_unique<RocksDbHistoryStore>(
+      options, rocksdb_options.file_system, std::move(env), db, handles);
 
   std::string format;
   s = db->Get(rocksdb::ReadOptions(), handles[0], kFormatKey, &format);

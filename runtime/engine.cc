@@ -834,6 +834,17 @@ class EngineImpl : public Engine {
 
   absl::StatusOr<DeregisterWorkerResponse> DeregisterWorker(
       const DeregisterWorkerRequest& request) override {
+    {
+      absl::MutexLock lock(&task_mu_);
+      if (!workers_.count(request.worker_id())) {
+        return NotFound("WORKER_NOT_FOUND",
+                        absl::StrCat("no worker ", request.worker_id()));
+      }
+    }
+    // Commit before forgetting: a failed write leaves the worker and its
+    // leases as they were.
+    RETURN_IF_ERROR(store_->Write(
+        {Mutation::Delete(KeySpace::kWorkers, request.worker_id())}));
     std::vector<std::pair<std::string, Lease>> lost;
     {
       absl::MutexLock lock(&task_mu_);
@@ -851,8 +862,6 @@ class EngineImpl : public Engine {
         }
       }
     }
-    RETURN_IF_ERROR(store_->Write(
-        {Mutation::Delete(KeySpace::kWorkers, request.worker_id())}));
     for (auto& [token, lease] : lost) ExpireLease(lease);
     return DeregisterWorkerResponse();
   }

@@ -15,6 +15,14 @@
 // the old process are rejected (LEASE_LOST), so a step is never recorded as
 // succeeded twice.
 //
+// Storage failures (docs/reliability.md#storage-faults): an operation whose
+// commit fails returns the store's kUnavailable / STORAGE_FAILED and is not
+// acknowledged; what it changed in memory is dropped (the run's cached state
+// is rebuilt from the history next time, a task being completed becomes
+// claimable again). The RocksDB store then refuses every later write, so
+// every operation that changes state fails the same way until the engine is
+// reopened on a fixed disk; reads keep working.
+//
 // Thread safety: all methods are safe to call concurrently.
 //
 // Example:
