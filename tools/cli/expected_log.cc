@@ -181,11 +181,18 @@ int64_t ExpectedLogWriter::lines_written() const {
 }
 
 absl::Status ExpectedLogWriter::Append(const ExpectedOp& op) {
-  const std::string line = ToJsonLine(op) + "\n";
+  return Append(std::vector<ExpectedOp>{op});
+}
+
+absl::Status ExpectedLogWriter::Append(const std::vector<ExpectedOp>& ops) {
+  std::string lines;
+  for (const ExpectedOp& op : ops)
+    absl::StrAppend(&lines, ToJsonLine(op), "\n");
   absl::MutexLock lock(&mu_);
   if (!error_.ok()) return error_;
-  pending_ += line;
-  const int64_t mine = ++appended_;
+  pending_ += lines;
+  appended_ += static_cast<int64_t>(ops.size());
+  const int64_t mine = appended_;
   // Group commit: whoever finds no flush in progress writes and syncs
   // everything pending, including the lines of those waiting behind it.
   while (synced_ < mine && error_.ok()) {

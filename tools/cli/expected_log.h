@@ -7,10 +7,13 @@
 // Grammar (docs/reliability.md#crash-testing):
 //   log   := line*
 //   line  := json-object "\n"     one acknowledged operation
-//   op    := "session" | "start" | "signal" | "cancel" | "terminate"
-//          | "retry" | "remove_version" | "step"
+//   op    := "session" | "intent" | "start" | "signal" | "cancel"
+//          | "terminate" | "retry" | "remove_version" | "step"
 // Fields by op (absent fields are empty):
-//   session         seed, pid, at
+//   session         seed, pid, at, outcome (workload | drain)
+//   intent          event, name, key, payload: an event about to be
+//                   ingested, not an acknowledgement (later sessions re-send
+//                   some, as a client retrying after a crash would)
 //   start           run, workflow, version, dedupe_key, outcome
 //                   (started | duplicate)
 //   signal          event, name, key, payload, outcome (ingested |
@@ -89,6 +92,8 @@ class ExpectedLogWriter {
   // Appends `op` as one line and returns once it is on disk (fdatasync).
   // Fails with FILE_IO; after a failure every later Append fails too.
   absl::Status Append(const ExpectedOp& op);
+  // Appends `ops` in order, with one sync.
+  absl::Status Append(const std::vector<ExpectedOp>& ops);
 
   int64_t lines_written() const;
 

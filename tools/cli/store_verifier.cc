@@ -410,7 +410,10 @@ class Verifier {
     // Acknowledged operations per run, counted against the history.
     std::map<std::string, int> cancels, terminations, retries;
     for (const ExpectedOp& op : expected) {
-      if (op.op == "session" || op.op == "remove_version") continue;
+      if (op.op == "session" || op.op == "intent" ||
+          op.op == "remove_version") {
+        continue;
+      }
       ++report_.acks;
       const std::string where =
           absl::StrCat(" (expected.log line ", op.line, ")");

@@ -222,8 +222,14 @@ class Workload {
       cursor = page.next_cursor;
       if (cursor.empty()) break;
     }
+    // Events acknowledged before, and events a killed session was about to
+    // ingest (which may or may not have been), for re-sending.
     for (const ExpectedOp& op : log.ops) {
-      if (op.op != "signal" || op.outcome != "ingested") continue;
+      if (op.op != "intent" &&
+          (op.op != "signal" || op.outcome != "ingested")) {
+        continue;
+      }
+      if (!pooled_.insert(op.event_id).second) continue;
       signals::Event e;
       e.id = op.event_id;
       e.name = op.event_name;
@@ -473,6 +479,21 @@ class Workload {
       }
       if (Chance(0.1)) batch.push_back(batch.back());  // repeated in a batch
     }
+    // Intents first: if this session dies inside Ingest, a later one
+    // re-sends these ids, as a client retrying after a crash would.
+    std::vector<ExpectedOp> intents;
+    std::set<std::string> in_batch;
+    for (const signals::Event& e : batch) {
+      if (!in_batch.insert(e.id).second) continue;
+      ExpectedOp op;
+      op.op = "intent";
+      op.event_id = e.id;
+      op.event_name = e.name;
+      op.correlation_key = e.correlation_key;
+      op.payload_json = e.payload_json;
+      intents.push_back(std::move(op));
+    }
+    RETURN_IF_ERROR(log_->Append(intents));
     absl::StatusOr<std::vector<absl::StatusOr<signals::IngestResult>>> results =
         ingress_->Ingest(batch);
     if (!results.ok()) {
@@ -508,7 +529,7 @@ class Workload {
       counters_.resumed += a.resumed_run_ids_size();
       counters_.trigger_starts += a.started_run_ids_size();
       counters_.unresolved += a.error_code() == "CORRELATION_UNRESOLVED";
-      events_.push_back(e);
+      if (pooled_.insert(e.id).second) events_.push_back(e);
       for (const std::string& id : a.started_run_ids()) {
         Remember(id, "stress-order");
         open_.insert(id);
@@ -625,7 +646,8 @@ class Workload {
   std::set<std::string> open_;
   std::vector<std::string> failed_;
   std::set<std::string> failed_set_;
-  std::vector<signals::Event> events_;  // ingested, for duplicates
+  std::vector<signals::Event> events_;  // ingested or intended, to re-send
+  std::set<std::string> pooled_;        // their ids
   int64_t event_counter_ = 0;
   bool removed_ = false;
 };
@@ -778,7 +800,7 @@ absl::Status Stress(const Args& args, std::ostream& out) {
   if (drain) {
     out << absl::StrFormat(
                "stress: drained in %.2f s: workers %d completed, %d failed "
-               "attempts; %d acks in expected.log",
+               "attempts; %d lines appended to expected.log",
                seconds, pool.tasks_completed(), pool.tasks_failed(),
                log->lines_written() - lines_before)
         << std::endl;
@@ -790,8 +812,8 @@ absl::Status Stress(const Args& args, std::ostream& out) {
              "duplicate), %d events (%d duplicate, %d matched runs, %d "
              "resumed, %d trigger starts, %d unresolved), %d cancels, %d "
              "terminations, %d retries, %d version removals; %d refused%s; "
-             "workers %d completed, %d failed attempts; %d acks in "
-             "expected.log",
+             "workers %d completed, %d failed attempts; %d lines appended "
+             "to expected.log",
              seed, c.ops, seconds, c.starts, c.started, c.duplicate_starts,
              c.events, c.duplicate_events, c.matched, c.resumed,
              c.trigger_starts, c.unresolved, c.cancels, c.terminations,
