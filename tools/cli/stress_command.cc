@@ -25,6 +25,7 @@
 #include "history/events.h"
 #include "history/rocksdb_store.h"
 #include "projection/read_models.h"
+#include "rapidjson/document.h"
 #include "runtime/actions.h"
 #include "runtime/worker_pool.h"
 #include "signals/correlation.h"
@@ -170,6 +171,32 @@ class Projector {
   std::string error_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
+
+// stress.slow: sleeps input.ms milliseconds in 5 ms slices, heartbeating
+// after each when input.heartbeat is true, and returns its input. Under a
+// short start-to-close timeout it makes leases expire.
+absl::StatusOr<history::Payload> SlowAction(const runtime::ActionContext& ctx,
+                                            const history::Payload& input) {
+  rapidjson::Document doc;
+  doc.Parse(input.data().data(), input.data().size());
+  int64_t ms = 0;
+  bool heartbeat = false;
+  if (doc.IsObject()) {
+    if (doc.HasMember("ms") && doc["ms"].IsInt64()) ms = doc["ms"].GetInt64();
+    if (doc.HasMember("heartbeat") && doc["heartbeat"].IsBool()) {
+      heartbeat = doc["heartbeat"].GetBool();
+    }
+  }
+  const absl::Time end = absl::Now() + absl::Milliseconds(ms);
+  for (absl::Time now = absl::Now(); now < end; now = absl::Now()) {
+    absl::SleepFor(std::min(absl::Milliseconds(5), end - now));
+    if (heartbeat && !ctx.heartbeat()) {
+      return runtime::ActionFailure("STOPPED",
+                                    "the run was canceled or the lease lost");
+    }
+  }
+  return input;
+}
 
 struct KnownRun {
   std::string id;
@@ -349,6 +376,7 @@ class Workload {
     static constexpr std::pair<const char*, int> kWorkflows[] = {
         {"stress-echo", 20}, {"stress-flaky", 15}, {"stress-sleep", 15},
         {"stress-wait", 25}, {"stress-loop", 10},  {"stress-versioned", 15},
+        {"stress-slow", 10},
     };
     int total = 0;
     for (const auto& [name, weight] : kWorkflows) total += weight;
@@ -381,6 +409,12 @@ class Workload {
     } else if (workflow == "stress-wait") {
       start.set_input_json(
           absl::StrFormat(R"({"n": %d, "key": "%s"})", n, WaitKey(run_id)));
+    } else if (workflow == "stress-slow") {
+      // Mostly quick; three in ten outlast the lease (and the timer thread's
+      // 500 ms nap) unless it heartbeats.
+      start.set_input_json(
+          absl::StrFormat(R"({"n": %d, "ms": %d})", n,
+                          Chance(0.3) ? 300 + Uniform(400) : 1 + Uniform(40)));
     } else if (workflow == "stress-loop") {
       start.set_input_json(
           absl::StrFormat(R"({"round": 1, "rounds": %d, "width": %d})",
@@ -744,6 +778,7 @@ absl::Status Stress(const Args& args, std::ostream& out) {
   AckingEngine acking(&engine, log.get());
   runtime::ActionRegistry registry;
   runtime::RegisterBuiltinActions(&registry);
+  registry.Register("stress.slow", SlowAction);
   runtime::WorkerPoolOptions pool_options;
   pool_options.identity = kIdentity;
   pool_options.threads = static_cast<int>(workers);
