@@ -84,6 +84,7 @@ std::string ToJsonLine(const ExpectedOp& op) {
   Str(w, "key", op.correlation_key);
   Str(w, "payload", op.payload_json);
   Str(w, "step_path", op.step_path);
+  Str(w, "task", op.task_id);
   if (op.attempt != 0) {
     w.Key("attempt");
     w.Int64(op.attempt);
@@ -121,6 +122,7 @@ absl::StatusOr<ExpectedOp> FromJsonLine(const std::string& line) {
   op.payload_json = GetStr(doc, "payload");
   op.step_path = GetStr(doc, "step_path");
   op.attempt = GetInt(doc, "attempt");
+  op.task_id = GetStr(doc, "task");
   op.outcome = GetStr(doc, "outcome");
   op.matched = GetArray(doc, "matched");
   op.resumed = GetArray(doc, "resumed");

@@ -8,7 +8,8 @@
 //   log   := line*
 //   line  := json-object "\n"     one acknowledged operation
 //   op    := "session" | "intent" | "start" | "signal" | "cancel"
-//          | "terminate" | "retry" | "remove_version" | "step"
+//          | "terminate" | "retry" | "complete_task" | "remove_version"
+//          | "step"
 // Fields by op (absent fields are empty):
 //   session         seed, pid, at, outcome (workload | drain)
 //   intent          event, name, key, payload: an event about to be
@@ -22,6 +23,7 @@
 //   cancel          run, outcome (canceled | already_canceled)
 //   terminate       run, outcome (terminated)
 //   retry           run, outcome (retried)
+//   complete_task   run, task (a human task id), outcome (completed)
 //   remove_version  workflow, version, outcome (removed)
 //   step            run, step_path, attempt, outcome (completed | failed):
 //                   a worker's CompleteTask / FailTask acknowledged
@@ -56,6 +58,7 @@ struct ExpectedOp {
   std::string event_id, event_name, correlation_key, payload_json;
   std::string step_path;
   int64_t attempt = 0;
+  std::string task_id;
   std::string outcome;
   std::vector<std::string> matched, resumed, started;
   std::string error;

@@ -41,12 +41,17 @@ TEST(ExpectedLogTest, EveryOperationRoundTripsThroughItsJsonLine) {
   step.step_path = "/steps/0#2~1";
   step.attempt = 3;
   step.outcome = "completed";
+  ExpectedOp task;
+  task.op = "complete_task";
+  task.run_id = "r2";
+  task.task_id = "/steps/1~2";
+  task.outcome = "completed";
   ExpectedOp session;
   session.op = "session";
   session.seed = 42;
   session.pid = 7;
   session.at = "2026-01-01T00:00:00.000Z";
-  for (const ExpectedOp& op : {signal, step, session}) {
+  for (const ExpectedOp& op : {signal, step, task, session}) {
     absl::StatusOr<ExpectedOp> back = FromJsonLine(ToJsonLine(op));
     ASSERT_THAT(back, IsOk());
     EXPECT_EQ(ToJsonLine(*back), ToJsonLine(op));
@@ -55,6 +60,7 @@ TEST(ExpectedLogTest, EveryOperationRoundTripsThroughItsJsonLine) {
   EXPECT_THAT(back->matched, ElementsAre("r1", "r2"));
   EXPECT_EQ(back->correlation_key, "k \"quoted\"");
   EXPECT_EQ(FromJsonLine(ToJsonLine(step))->attempt, 3);
+  EXPECT_EQ(FromJsonLine(ToJsonLine(task))->task_id, "/steps/1~2");
 }
 
 TEST(ExpectedLogTest, AMissingLogIsEmpty) {

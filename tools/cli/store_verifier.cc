@@ -43,6 +43,7 @@ struct RunFacts {
   absl::Time started;
   history::RunStatus status = history::RUN_STATUS_UNSPECIFIED;
   std::map<std::string, int> signal_ids;  // signal id -> times received
+  std::set<std::string> completed_tasks;  // human task ids
   int cancels = 0, terminations = 0, retries = 0, canceled = 0;
   // (step path, attempt) -> "completed" / "failed" / "timed_out".
   std::map<std::pair<std::string, int64_t>, std::string> outcomes;
@@ -274,6 +275,9 @@ class Verifier {
         if (e.has_run_canceled()) ++facts->canceled;
         if (e.has_run_terminated()) ++facts->terminations;
         if (e.has_run_retried()) ++facts->retries;
+        if (e.has_human_task_completed()) {
+          facts->completed_tasks.insert(e.human_task_completed().task_id());
+        }
         if (e.has_run_continued_as_new()) {
           facts->continued_as = e.run_continued_as_new().new_run_id();
         }
@@ -471,6 +475,14 @@ class Verifier {
           Violate("ack_lost", op.run_id, "",
                   absl::StrCat("a cancel was acknowledged but the history has ",
                                "no run_canceled", where));
+        }
+      } else if (op.op == "complete_task") {
+        const RunFacts* run = Find(op.run_id);
+        if (run == nullptr || !run->completed_tasks.count(op.task_id)) {
+          Violate("ack_lost", op.run_id, "",
+                  absl::StrCat("human task ", op.task_id,
+                               " was acknowledged as completed; the history ",
+                               "has no human_task_completed for it", where));
         }
       } else if (op.op == "step") {
         const RunFacts* run = Find(op.run_id);

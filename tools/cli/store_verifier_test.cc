@@ -356,16 +356,21 @@ TEST_F(StoreVerifierTest, ALostAcknowledgedSignalIsReported) {
   EXPECT_THAT(violations, HasViolation("signal_lost", "waited", "ev-1"));
 }
 
-TEST_F(StoreVerifierTest, LostAcknowledgementsOfCancelsAndStepsAreReported) {
+TEST_F(StoreVerifierTest,
+       LostAcknowledgementsOfCancelsStepsAndTasksAreReported) {
   expected_.push_back(Op("cancel", "good", "canceled"));
   ExpectedOp step = Op("step", "good", "completed");
   step.step_path = "/steps/0";
   step.attempt = 7;
   expected_.push_back(step);
+  ExpectedOp task = Op("complete_task", "flaky", "completed");
+  task.task_id = "/steps/9";
+  expected_.push_back(task);
   std::vector<Violation> violations = Verify();
   EXPECT_THAT(violations, HasViolation("ack_lost", "good"));
   EXPECT_THAT(violations, Contains(Field(&Violation::message,
                                          HasSubstr("attempt 7 of /steps/0"))));
+  EXPECT_THAT(violations, HasViolation("ack_lost", "flaky"));
 }
 
 TEST_F(StoreVerifierTest, ReadModelsThatDifferFromARebuildAreReported) {

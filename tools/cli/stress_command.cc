@@ -43,9 +43,9 @@ namespace {
 
 constexpr char kNs[] = "default";
 constexpr char kIdentity[] = "stress";
-// Chance per operation of removing version 1 of stress-versioned (once per
-// session).
-constexpr double kRemoveVersionChance = 1.0 / 400;
+// Chance per operation, in thousandths, of removing version 1 of
+// stress-versioned (at most once per session).
+constexpr int kRemoveVersionPerMille = 3;
 
 std::string StoreDirectory(const Args& args) {
   std::string dir = args.Get("db");
@@ -208,7 +208,8 @@ struct Counters {
   int64_t starts = 0, started = 0, duplicate_starts = 0;
   int64_t events = 0, duplicate_events = 0, matched = 0, resumed = 0,
           trigger_starts = 0, unresolved = 0;
-  int64_t cancels = 0, terminations = 0, retries = 0, removals = 0;
+  int64_t cancels = 0, terminations = 0, retries = 0, removals = 0,
+          human_tasks = 0;
   std::map<std::string, int64_t> refused;  // error code -> count
   int64_t refused_total() const {
     int64_t n = 0;
@@ -268,16 +269,17 @@ class Workload {
     return absl::OkStatus();
   }
 
-  // Issues one operation (or waits a little when starts are all that is
-  // left and the workload is at its in-flight limit).
+  // Issues one operation (a start at the in-flight limit waits a little
+  // instead).
   absl::Status Step() {
     if (absl::Now() - last_refresh_ > absl::Milliseconds(25)) Refresh();
     const int pick = Uniform(1000);
     if (pick < 450) return Start();
     if (pick < 780) return Signal();
-    if (pick < 840) return Cancel();
-    if (pick < 880) return Terminate();
-    if (pick < 880 + 1000 * kRemoveVersionChance && !removed_) {
+    if (pick < 820) return CompleteHumanTask();
+    if (pick < 870) return Cancel();
+    if (pick < 900) return Terminate();
+    if (pick < 900 + kRemoveVersionPerMille && !removed_) {
       return RemoveVersion();
     }
     return Retry();
@@ -332,26 +334,28 @@ class Workload {
   }
 
   // A run to act on: usually an open one, else any, recent ones first.
-  const KnownRun* PickRun(bool prefer_open, absl::string_view workflow = "") {
+  const KnownRun* PickRun(
+      bool prefer_open,
+      std::initializer_list<absl::string_view> workflows = {}) {
+    auto wanted = [&](const KnownRun& run) {
+      return workflows.size() == 0 ||
+             std::find(workflows.begin(), workflows.end(), run.workflow) !=
+                 workflows.end();
+    };
     std::vector<const std::string*> candidates;
     if (prefer_open) {
       for (const std::string& id : open_) {
-        const KnownRun& run = known_[index_.at(id)];
-        if (workflow.empty() || run.workflow == workflow) {
-          candidates.push_back(&id);
-        }
+        if (wanted(known_[index_.at(id)])) candidates.push_back(&id);
       }
       if (!candidates.empty()) {
         return &known_[index_.at(*candidates[Uniform(candidates.size())])];
       }
     }
     if (known_.empty()) return nullptr;
-    // The last 256 known runs, newest first, filtered by workflow.
+    // The last 256 known runs of those workflows, newest first.
     for (size_t i = known_.size(); i > 0 && candidates.size() < 256; --i) {
       const KnownRun& run = known_[i - 1];
-      if (workflow.empty() || run.workflow == workflow) {
-        candidates.push_back(&run.id);
-      }
+      if (wanted(run)) candidates.push_back(&run.id);
     }
     if (candidates.empty()) return nullptr;
     return &known_[index_.at(*candidates[Uniform(candidates.size())])];
@@ -374,9 +378,9 @@ class Workload {
     }
     ++counters_.ops;
     static constexpr std::pair<const char*, int> kWorkflows[] = {
-        {"stress-echo", 20}, {"stress-flaky", 15}, {"stress-sleep", 15},
-        {"stress-wait", 25}, {"stress-loop", 10},  {"stress-versioned", 15},
-        {"stress-slow", 10},
+        {"stress-echo", 20}, {"stress-flaky", 15},  {"stress-sleep", 15},
+        {"stress-wait", 25}, {"stress-loop", 10},   {"stress-versioned", 15},
+        {"stress-slow", 10}, {"stress-fanout", 10}, {"stress-approval", 8},
     };
     int total = 0;
     for (const auto& [name, weight] : kWorkflows) total += weight;
@@ -406,7 +410,7 @@ class Workload {
     if (workflow == "stress-sleep") {
       start.set_input_json(
           absl::StrFormat(R"({"n": %d, "sleep_ms": %d})", n, 1 + Uniform(60)));
-    } else if (workflow == "stress-wait") {
+    } else if (workflow == "stress-wait" || workflow == "stress-fanout") {
       start.set_input_json(
           absl::StrFormat(R"({"n": %d, "key": "%s"})", n, WaitKey(run_id)));
     } else if (workflow == "stress-slow") {
@@ -490,7 +494,7 @@ class Workload {
     const int size = 1 + Uniform(3);
     for (int i = 0; i < size; ++i) {
       const int kind = Uniform(100);
-      const KnownRun* waiting = PickRun(true, "stress-wait");
+      const KnownRun* waiting = PickRun(true, {"stress-wait", "stress-fanout"});
       if (kind < 35 && waiting != nullptr) {
         batch.push_back(KeyedEvent(WaitKey(waiting->id), true));
       } else if (kind < 50 && waiting != nullptr) {
@@ -570,6 +574,57 @@ class Workload {
       }
     }
     return absl::OkStatus();
+  }
+
+  // Completes the open human task of a stress-approval run (or, when it has
+  // none left, names its last one: refused with TASK_NOT_FOUND).
+  absl::Status CompleteHumanTask() {
+    const KnownRun* run = PickRun(Chance(0.9), {"stress-approval"});
+    if (run == nullptr) return Start();
+    ++counters_.ops;
+    runtime::GetHistoryRequest get;
+    get.set_namespace_(kNs);
+    get.set_run_id(run->id);
+    absl::StatusOr<runtime::GetHistoryResponse> history =
+        engine_->GetHistory(get);
+    if (!history.ok()) {
+      Refused(history.status());
+      return absl::OkStatus();
+    }
+    std::string task_id;
+    std::set<std::string> done;
+    for (const history::HistoryEvent& e : history->events()) {
+      if (e.has_human_task_completed()) {
+        done.insert(e.human_task_completed().task_id());
+      }
+    }
+    for (const history::HistoryEvent& e : history->events()) {
+      if (e.has_human_task_created() &&
+          (task_id.empty() || !done.count(e.human_task_created().task_id()))) {
+        task_id = e.human_task_created().task_id();
+      }
+    }
+    if (task_id.empty()) task_id = "/steps/0";
+    runtime::CompleteHumanTaskRequest complete;
+    complete.set_namespace_(kNs);
+    complete.set_run_id(run->id);
+    complete.set_task_id(task_id);
+    complete.set_result_json(
+        absl::StrFormat(R"({"approved": %s})", Chance(0.7) ? "true" : "false"));
+    complete.set_completed_by(kIdentity);
+    absl::StatusOr<runtime::CompleteHumanTaskResponse> r =
+        engine_->CompleteHumanTask(complete);
+    if (!r.ok()) {
+      Refused(r.status());
+      return absl::OkStatus();
+    }
+    ++counters_.human_tasks;
+    ExpectedOp op;
+    op.op = "complete_task";
+    op.run_id = run->id;
+    op.task_id = task_id;
+    op.outcome = "completed";
+    return Ack(op);
   }
 
   absl::Status Cancel() {
@@ -845,14 +900,15 @@ absl::Status Stress(const Args& args, std::ostream& out) {
   out << absl::StrFormat(
              "stress: seed %d, %d ops in %.2f s: %d starts (%d new, %d "
              "duplicate), %d events (%d duplicate, %d matched runs, %d "
-             "resumed, %d trigger starts, %d unresolved), %d cancels, %d "
-             "terminations, %d retries, %d version removals; %d refused%s; "
+             "resumed, %d trigger starts, %d unresolved), %d human tasks "
+             "completed, %d cancels, %d terminations, %d retries, %d version "
+             "removals; %d refused%s; "
              "workers %d completed, %d failed attempts; %d lines appended "
              "to expected.log",
              seed, c.ops, seconds, c.starts, c.started, c.duplicate_starts,
              c.events, c.duplicate_events, c.matched, c.resumed,
-             c.trigger_starts, c.unresolved, c.cancels, c.terminations,
-             c.retries, c.removals, c.refused_total(),
+             c.trigger_starts, c.unresolved, c.human_tasks, c.cancels,
+             c.terminations, c.retries, c.removals, c.refused_total(),
              c.refused.empty()
                  ? ""
                  : absl::StrCat(" (", FormatCounts(c.refused), ")"),
