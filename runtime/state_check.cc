@@ -348,6 +348,7 @@ absl::StatusOr<std::vector<std::string>> CheckRunState(
 absl::StatusOr<std::vector<std::string>> FindOrphanRows(
     history::HistoryStore* store) {
   std::set<std::string> tasks, timers, waits;
+  std::vector<std::string> records;  // run record keys
   for (auto it = store->Scan(KeySpace::kRunState, "", ""); it->Valid();
        it->Next()) {
     if (absl::StartsWith(it->key(), "\x01")) continue;  // continuations
@@ -359,8 +360,48 @@ absl::StatusOr<std::vector<std::string>> FindOrphanRows(
     for (const auto& t : rec.tasks()) tasks.insert(t.key());
     for (const auto& t : rec.timers()) timers.insert(t.key());
     for (const auto& w : rec.waits()) waits.insert(w.key());
+    records.emplace_back(it->key());
   }
   std::vector<std::string> orphans;
+  // Run records and dedupe rows of runs that do not exist.
+  auto exists = [&](absl::string_view ns,
+                    absl::string_view run) -> absl::StatusOr<bool> {
+    absl::StatusOr<history::RunInfo> info = store->GetRunInfo(ns, run);
+    if (info.ok()) return true;
+    if (absl::IsNotFound(info.status())) return false;
+    return info.status();
+  };
+  for (const std::string& key : records) {
+    const size_t sep = key.find('\0');
+    if (sep == std::string::npos) continue;
+    const std::string ns = key.substr(0, sep), run = key.substr(sep + 1);
+    ASSIGN_OR_RETURN(bool found, exists(ns, run));
+    if (!found) {
+      orphans.push_back(absl::StrCat("run record of ", ns, "/", run,
+                                     ", which has no history"));
+    }
+  }
+  {
+    auto it = store->Scan(KeySpace::kDedupe, "", "");
+    for (; it->Valid(); it->Next()) {
+      internal::DedupeRecord d;
+      if (!d.ParseFromArray(it->value().data(),
+                            static_cast<int>(it->value().size()))) {
+        continue;  // other rows of the key space (ingested event ids)
+      }
+      const std::vector<std::string> parts =
+          absl::StrSplit(it->key(), absl::ByChar('\0'));
+      if (parts.size() != 3 || d.run_id().empty()) continue;
+      ASSIGN_OR_RETURN(bool found, exists(parts[0], d.run_id()));
+      if (!found) {
+        orphans.push_back(absl::StrCat("dedupe row of workflow ", parts[1],
+                                       " key '", parts[2], "' names run ",
+                                       parts[0], "/", d.run_id(),
+                                       ", which does not exist"));
+      }
+    }
+    RETURN_IF_ERROR(it->status());
+  }
   {
     auto it = store->Scan(KeySpace::kTasks, "", "");
     for (; it->Valid(); it->Next()) {

@@ -47,8 +47,10 @@ absl::StatusOr<std::vector<std::string>> CheckRunState(
     absl::string_view run_id, const history::History& history,
     const Interpreter& replayed);
 
-// Task, timer and wait-index rows that no run record lists (leaked rows), one
-// line each naming the run the row belongs to.
+// Rows that belong to nothing, one line each naming the run concerned: task,
+// timer and wait-index rows that no run record lists (leaked rows), run
+// records of runs without a history, and dedupe rows naming a run that does
+// not exist.
 absl::StatusOr<std::vector<std::string>> FindOrphanRows(
     history::HistoryStore* store);
 

@@ -146,6 +146,25 @@ TEST_F(StateCheckTest, AMissingTaskRowAndAMissingRecordAreReported) {
   EXPECT_THAT(Check(other), Contains(HasSubstr("has no run record")));
 }
 
+TEST_F(StateCheckTest, RecordsAndDedupeRowsOfRunsThatDoNotExistAreReported) {
+  internal::RunRecord ghost;
+  ghost.set_workflow("check");
+  internal::DedupeRecord dedupe;
+  dedupe.set_run_id("nobody");
+  ASSERT_THAT(
+      env_.store().Write(
+          {history::Mutation::Put(history::KeySpace::kRunState,
+                                  internal::RunKey("default", "ghost"),
+                                  ghost.SerializeAsString()),
+           history::Mutation::Put(history::KeySpace::kDedupe,
+                                  internal::DedupeKey("default", "check", "k1"),
+                                  dedupe.SerializeAsString())}),
+      IsOk());
+  std::vector<std::string> orphans = Orphans();
+  EXPECT_THAT(orphans, Contains(HasSubstr("run record of default/ghost")));
+  EXPECT_THAT(orphans, Contains(HasSubstr("names run default/nobody")));
+}
+
 TEST_F(StateCheckTest, StoredDefinitionsAndPendingContinuations) {
   auto stored = StoredDefinition(&env_.store(), "default", "check", "1");
   ASSERT_THAT(stored, IsOk());
