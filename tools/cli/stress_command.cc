@@ -848,7 +848,7 @@ absl::Status Stress(const Args& args, std::ostream& out) {
       << (drain ? "draining" : absl::StrCat(in_flight, " runs in flight"))
       << ", " << workers << " workers, " << workload.known_runs()
       << " runs known (" << workload.open_runs() << " open), "
-      << previous.ops.size() << " acknowledged operations in expected.log"
+      << previous.ops.size() << " lines in expected.log"
       << std::endl;
 
   const absl::Time begin = absl::Now();
