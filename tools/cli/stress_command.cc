@@ -70,33 +70,26 @@ class AckingEngine final : public ForwardingEngine {
   absl::StatusOr<runtime::PollTaskResponse> PollTask(
       const runtime::PollTaskRequest& r) override {
     auto response = ForwardingEngine::PollTask(r);
-    if (response.ok() && response->has_task()) {
-      const runtime::Task& t = response->task();
-      // The idempotency key is "<ns>/<run>/<step path>".
-      const std::string prefix =
-          absl::StrCat(t.namespace_(), "/", t.run_id(), "/");
-      ExpectedOp op;
-      op.op = "step";
-      op.run_id = t.run_id();
-      op.step_path = absl::StartsWith(t.idempotency_key(), prefix)
-                         ? t.idempotency_key().substr(prefix.size())
-                         : t.idempotency_key();
-      op.attempt = t.attempt();
-      absl::MutexLock lock(&mu_);
-      claimed_[t.token()] = std::move(op);
-    }
+    if (response.ok() && response->has_task()) Claimed(response->task());
     return response;
   }
   absl::StatusOr<runtime::CompleteTaskResponse> CompleteTask(
       const runtime::CompleteTaskRequest& r) override {
     auto response = ForwardingEngine::CompleteTask(r);
     Acknowledged(r.token(), "completed", response.ok());
+    // Eager dispatch: the run's next task may come back with the answer.
+    if (response.ok() && response->has_next_task()) {
+      Claimed(response->next_task());
+    }
     return response;
   }
   absl::StatusOr<runtime::FailTaskResponse> FailTask(
       const runtime::FailTaskRequest& r) override {
     auto response = ForwardingEngine::FailTask(r);
     Acknowledged(r.token(), "failed", response.ok());
+    if (response.ok() && response->has_next_task()) {
+      Claimed(response->next_task());
+    }
     return response;
   }
 
@@ -107,6 +100,22 @@ class AckingEngine final : public ForwardingEngine {
   }
 
  private:
+  // Remembers what a claimed task is, to log its outcome.
+  void Claimed(const runtime::Task& t) {
+    // The idempotency key is "<ns>/<run>/<step path>".
+    const std::string prefix =
+        absl::StrCat(t.namespace_(), "/", t.run_id(), "/");
+    ExpectedOp op;
+    op.op = "step";
+    op.run_id = t.run_id();
+    op.step_path = absl::StartsWith(t.idempotency_key(), prefix)
+                       ? t.idempotency_key().substr(prefix.size())
+                       : t.idempotency_key();
+    op.attempt = t.attempt();
+    absl::MutexLock lock(&mu_);
+    claimed_[t.token()] = std::move(op);
+  }
+
   void Acknowledged(const std::string& token, const char* outcome, bool ok) {
     ExpectedOp op;
     {
@@ -848,8 +857,7 @@ absl::Status Stress(const Args& args, std::ostream& out) {
       << (drain ? "draining" : absl::StrCat(in_flight, " runs in flight"))
       << ", " << workers << " workers, " << workload.known_runs()
       << " runs known (" << workload.open_runs() << " open), "
-      << previous.ops.size() << " lines in expected.log"
-      << std::endl;
+      << previous.ops.size() << " lines in expected.log" << std::endl;
 
   const absl::Time begin = absl::Now();
   absl::Status status;
