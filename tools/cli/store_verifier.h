@@ -11,9 +11,10 @@
 // has two outcomes and no activation (step path: step, loop index and retry
 // generation) two successful completions; no signal id reached the run twice;
 // a continued-as-new run's successor exists (or its start is pending).
-// Across the store: no leaked task, timer or wait rows; no two runs of one
-// workflow share a dedupe key inside its window. Against the log: every
-// acknowledged start, cancel, terminate, retry and step outcome is in the
+// Across the store: no leaked task, timer or wait rows, and no run record or
+// dedupe row of a run that does not exist; no two runs of one workflow share
+// a dedupe key inside its window. Against the log: every acknowledged start,
+// cancel, terminate, retry, human-task completion and step outcome is in the
 // history; every acknowledged signal has its audit record, equal to what was
 // acknowledged, and reached every run the audit says it matched; every
 // trigger start exists. After catching the read models up from the outbox,
