@@ -1151,7 +1151,7 @@ class EngineImpl : public Engine {
                           const InputFn& make_inputs,
                           const AfterFn& after = nullptr,
                           EagerClaim* eager = nullptr) {
-    absl::MutexLock lock(&RunLock(ns, run_id));
+    absl::ReleasableMutexLock lock(&RunLock(ns, run_id));
     ASSIGN_OR_RETURN(std::unique_ptr<LoadedRun> run, Load(ns, run_id));
     const std::string key = internal::RunKey(ns, run_id);
     if (run->def == nullptr && !history::IsFinal(run->info.status()) &&
@@ -1209,6 +1209,8 @@ class EngineImpl : public Engine {
     if (after) after(*run, before);
     PutCached(key, std::move(run));
     if (effects.continue_as_new.has_value()) {
+      // Not under this run's lock: the new run's lock may be the same stripe.
+      lock.Release();
       StartContinuation(*effects.continue_as_new).IgnoreError();
     }
     return absl::OkStatus();
@@ -1561,7 +1563,7 @@ class EngineImpl : public Engine {
     StartRunResponse response;
     response.set_run_id(run_id);
     response.set_version(version);
-    absl::MutexLock lock(&RunLock(ns, run_id));
+    absl::ReleasableMutexLock lock(&RunLock(ns, run_id));
     absl::StatusOr<history::RunInfo> existing = store_->GetRunInfo(ns, run_id);
     if (existing.ok()) {
       response.set_version(existing->version());
@@ -1616,6 +1618,8 @@ class EngineImpl : public Engine {
     Publish(effects);
     PutCached(internal::RunKey(ns, run_id), std::move(run));
     if (effects.continue_as_new.has_value()) {
+      // Not under this run's lock: the new run's lock may be the same stripe.
+      lock.Release();
       StartContinuation(*effects.continue_as_new).IgnoreError();
     }
     return response;

@@ -8,6 +8,7 @@
 #include "tools/cli/projection_commands.h"
 #include "tools/cli/runtime_commands.h"
 #include "tools/cli/signal_commands.h"
+#include "tools/cli/stress_command.h"
 
 namespace retrace::cli {
 namespace {
@@ -41,6 +42,12 @@ Commands:
                                  rebuild them from the histories.
   runs list|get|steps|logs       Query runs in the read models (--json).
   events list [--key K]          Ingested signal events and where they went.
+  stress --db DIR [--seed S]     The crash test's workload: a seeded mix of
+                                 operations, each acknowledged one logged to
+                                 DIR/expected.log (docs/reliability.md).
+  stress verify --db DIR [--final]
+                                 Check a store against its histories and the
+                                 expected-state log.
   help                           Show this help.
 
 Run `retrace <command> --help` for a command's options. Documentation:
@@ -72,6 +79,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
   if (command == "demo") return RunDemoCommand(rest, out, err);
   if (command == "bench") return RunBenchCommand(rest, out, err);
   if (command == "signal") return RunSignalCommand(rest, std::cin, out, err);
+  if (command == "stress") return RunStressCommand(rest, out, err);
   err << "retrace: unknown command '" << command << "'\n" << kUsage;
   return kExitUsage;
 }
