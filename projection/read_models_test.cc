@@ -1,5 +1,7 @@
 #include "projection/read_models.h"
 
+#include <cstdlib>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_matchers.h"
@@ -127,7 +129,7 @@ TEST_F(ReadModelsTest, ReapplyingAndRebuildingChangeNothing) {
     restore.push_back(history::Mutation::Put(history::KeySpace::kOutbox, k, v));
   }
   ASSERT_THAT(env_.store().Write(restore), IsOk());
-  EXPECT_EQ(*models_->Lag(), static_cast<int64_t>(outbox.size()));
+  EXPECT_EQ(models_->Lag()->rows, static_cast<int64_t>(outbox.size()));
   Drain();
   EXPECT_EQ(*models_->Dump(), *once);
   ASSERT_THAT(models_->Rebuild(), IsOk());
@@ -136,11 +138,11 @@ TEST_F(ReadModelsTest, ReapplyingAndRebuildingChangeNothing) {
 
 TEST_F(ReadModelsTest, TheEngineRunsOnWhileTheWriterIsStoppedAndItCatchesUp) {
   for (int i = 0; i < 3; ++i) Order(i);
-  EXPECT_GT(*models_->Lag(), 0);
+  EXPECT_GT(models_->Lag()->rows, 0);
   auto none = models_->GetRun("default", "order-100");
   EXPECT_FALSE(none->has_value());
   Drain();
-  EXPECT_EQ(*models_->Lag(), 0);
+  EXPECT_EQ(models_->Lag()->rows, 0);
   EXPECT_TRUE(models_->GetRun("default", "order-100")->has_value());
 }
 
@@ -229,6 +231,276 @@ TEST_F(ReadModelsTest, LogPagesCarryTheirMetadata) {
   EXPECT_EQ(page2->total_pages, (total + 2) / 3);
   ASSERT_FALSE(page2->logs.empty());
   EXPECT_EQ(page2->logs.front().sequence, 4);
+}
+
+TEST_F(ReadModelsTest, BatchSizesDoNotChangeTheResult) {
+  for (int i = 0; i < 6; ++i) Order(i);
+  ASSERT_THAT(env_.AdvanceTime(absl::Seconds(5)), IsOk());
+  ASSERT_THAT(env_.Signal("order-102", "paid", "{}"), IsOk());
+  // One outbox row per batch: run and step rows go through SQLite between
+  // every transition instead of staying cached within a batch.
+  for (;;) {
+    auto n = models_->ApplyOutbox(1);
+    ASSERT_THAT(n, IsOk());
+    if (*n == 0) break;
+  }
+  auto one_by_one = models_->Dump();
+  ASSERT_THAT(one_by_one, IsOk());
+  ASSERT_THAT(models_->Rebuild(), IsOk());
+  EXPECT_EQ(*models_->Dump(), *one_by_one);
+}
+
+TEST_F(ReadModelsTest, ARowNamingLaterEventsAppliesTheRunsEarlierOnesToo) {
+  const std::string run = Order(1);
+  // Keep only the newest outbox row: the rows before it are lost (say, an
+  // operator deleted them). The run's events after its last applied one are
+  // applied all the same.
+  std::vector<std::string> keys;
+  for (auto it = env_.store().Scan(history::KeySpace::kOutbox, "", "");
+       it->Valid(); it->Next()) {
+    keys.emplace_back(it->key());
+  }
+  ASSERT_GT(keys.size(), 1u);
+  std::vector<history::Mutation> deletes;
+  for (size_t i = 0; i + 1 < keys.size(); ++i) {
+    deletes.push_back(
+        history::Mutation::Delete(history::KeySpace::kOutbox, keys[i]));
+  }
+  ASSERT_THAT(env_.store().Write(deletes), IsOk());
+  Drain();
+  auto logs = models_->Logs("default", run, 1, 1000);
+  ASSERT_THAT(logs, IsOk());
+  auto info = env_.store().GetRunInfo("default", run);
+  ASSERT_THAT(info, IsOk());
+  EXPECT_EQ(logs->total, info->next_event_id() - 1);
+  EXPECT_EQ(logs->logs.front().event_type, "run_started");
+}
+
+TEST_F(ReadModelsTest, LagNamesTheOldestRowsTime) {
+  const absl::Time first = env_.clock().Now();
+  Order(1);
+  Order(2);
+  auto lag = models_->Lag();
+  ASSERT_THAT(lag, IsOk());
+  EXPECT_GT(lag->rows, 1);
+  ASSERT_TRUE(lag->oldest.has_value());
+  EXPECT_EQ(*lag->oldest, first);
+  Drain();
+  lag = models_->Lag();
+  EXPECT_EQ(lag->rows, 0);
+  EXPECT_FALSE(lag->oldest.has_value());
+}
+
+TEST_F(ReadModelsTest, QueryOnlyModelsReadAndRefuseToWrite) {
+  const std::string path =
+      absl::StrCat(std::getenv("TEST_TMPDIR"), "/query-only.sqlite");
+  auto writer = ReadModels::Open(&env_.store(), path);
+  ASSERT_THAT(writer, IsOk());
+  const std::string run = Order(1);
+  ASSERT_THAT((*writer)->ApplyOutbox(), IsOk());
+  auto reader = ReadModels::OpenForQueries(path);
+  ASSERT_THAT(reader, IsOk());
+  auto row = (*reader)->GetRun("default", run);
+  ASSERT_THAT(row, IsOk());
+  EXPECT_TRUE(row->has_value());
+  EXPECT_THAT((*reader)->ApplyOutbox(), HasErrorCode("PROJECTION_READ_ONLY"));
+  EXPECT_THAT((*reader)->Rebuild(), HasErrorCode("PROJECTION_READ_ONLY"));
+  EXPECT_THAT((*reader)->Lag(), HasErrorCode("PROJECTION_READ_ONLY"));
+}
+
+TEST(ReadModelsMigrationTest, AVersion2FileGainsTheProgressColumns) {
+  const std::string path =
+      absl::StrCat(std::getenv("TEST_TMPDIR"), "/v2.sqlite");
+  {
+    auto db = Database::Open(path);
+    ASSERT_THAT(db, IsOk());
+    // The version 2 runs table, with one row, as an older build left it.
+    ASSERT_THAT(
+        (*db)->Exec(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+            "INSERT INTO schema_version VALUES (1); INSERT INTO "
+            "schema_version VALUES (2);"
+            "CREATE TABLE runs (namespace TEXT NOT NULL, run_id TEXT NOT "
+            "NULL, workflow TEXT NOT NULL, version TEXT NOT NULL, status TEXT "
+            "NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
+            "current_step_index INTEGER NOT NULL DEFAULT -1, steps_completed "
+            "INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 1, "
+            "completion_reason TEXT, error_code TEXT, error_message TEXT, "
+            "last_event_id INTEGER NOT NULL, PRIMARY KEY (namespace, "
+            "run_id));"
+            "INSERT INTO runs (namespace, run_id, workflow, version, status, "
+            "created_at, updated_at, current_step_index, last_event_id) "
+            "VALUES ('default', 'old', 'wf', '1', 'RUNNING', "
+            "'2026-01-02T03:04:05.000Z', '2026-01-02T03:04:05.000Z', 1, 4)"),
+        IsOk());
+  }
+  auto models = ReadModels::OpenForQueries(path);
+  ASSERT_THAT(models, IsOk());
+  auto row = (*models)->GetRun("default", "old");
+  ASSERT_THAT(row, IsOk());
+  ASSERT_TRUE(row->has_value());
+  EXPECT_EQ((*row)->current_step_index, 1);
+  EXPECT_FALSE((*row)->total_steps.has_value());
+  EXPECT_FALSE((*row)->progress_percent.has_value());
+  auto version = Database::Open(path);
+  auto st = (*version)->Prepare("SELECT MAX(version) FROM schema_version");
+  ASSERT_THAT(st, IsOk());
+  ASSERT_THAT(st->Step(), IsOk());
+  EXPECT_EQ(st->Int(0), kSchemaVersion);
+}
+
+TEST(ReadModelsMigrationTest, ANewerFileIsRefused) {
+  const std::string path =
+      absl::StrCat(std::getenv("TEST_TMPDIR"), "/v99.sqlite");
+  {
+    auto db = Database::Open(path);
+    ASSERT_THAT(db, IsOk());
+    ASSERT_THAT((*db)->Exec("CREATE TABLE schema_version (version INTEGER "
+                            "NOT NULL); INSERT INTO schema_version VALUES "
+                            "(99);"),
+                IsOk());
+  }
+  EXPECT_THAT(ReadModels::OpenForQueries(path),
+              HasErrorCode("PROJECTION_SCHEMA_UNSUPPORTED"));
+}
+
+// Progress: each action fails its first attempt and waits a second for its
+// retry, so that the read models can be looked at between steps.
+class ProgressTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env_.actions().Register(
+        "gate",
+        [](const runtime::ActionContext& ctx,
+           const history::Payload&) -> absl::StatusOr<history::Payload> {
+          if (ctx.attempt == 1) return runtime::ActionFailure("BUSY", "later");
+          return history::JsonPayload("{}");
+        });
+    auto models = ReadModels::Open(&env_.store(), ":memory:");
+    ASSERT_THAT(models, IsOk());
+    models_ = *std::move(models);
+  }
+
+  // (current_step_index, progress_percent or -1) of the run now.
+  std::pair<int64_t, int64_t> Now(const std::string& run) {
+    for (;;) {
+      auto n = models_->ApplyOutbox();
+      EXPECT_THAT(n, IsOk());
+      if (!n.ok() || *n == 0) break;
+    }
+    auto row = models_->GetRun("default", run);
+    EXPECT_THAT(row, IsOk());
+    if (!row.ok() || !row->has_value()) return {-2, -2};
+    return {(*row)->current_step_index, (*row)->progress_percent.value_or(-1)};
+  }
+
+  // The distinct states seen while time moves a second at a time, until the
+  // run waits for something other than time.
+  std::vector<std::pair<int64_t, int64_t>> Walk(const std::string& run,
+                                                int seconds) {
+    std::vector<std::pair<int64_t, int64_t>> seen = {Now(run)};
+    for (int i = 0; i < seconds; ++i) {
+      EXPECT_THAT(env_.AdvanceTime(absl::Seconds(1)), IsOk());
+      auto state = Now(run);
+      if (state != seen.back()) seen.push_back(state);
+    }
+    return seen;
+  }
+
+  TestEnv env_;
+  std::unique_ptr<ReadModels> models_;
+};
+
+using State = std::pair<int64_t, int64_t>;
+
+TEST_F(ProgressTest, AThreeStepRunGoesZeroThirtyThreeSixtySevenHundred) {
+  ASSERT_THAT(env_.RegisterDefinition(R"({"name": "three", "version": "1",
+    "defaults": {"retry": {"initial_interval": "1s", "max_attempts": 3}},
+    "steps": [{"id": "a", "type": "action", "action": "gate"},
+              {"id": "b", "type": "action", "action": "gate"},
+              {"id": "c", "type": "action", "action": "gate"}]})"),
+              IsOk());
+  auto run = env_.Start("three", "{}", "three-1");
+  ASSERT_THAT(run, IsOk());
+  EXPECT_THAT(Walk(*run, 5),
+              ::testing::ElementsAre(State{0, 0}, State{1, 33}, State{2, 67},
+                                     State{2, 100}));
+  auto row = models_->GetRun("default", *run);
+  EXPECT_EQ((*row)->total_steps, 3);
+  EXPECT_EQ((*row)->status, "COMPLETED");
+}
+
+TEST_F(ProgressTest, BranchesAndLoopsCountAsTheirTopLevelStep) {
+  ASSERT_THAT(env_.RegisterDefinition(R"({"name": "shapes", "version": "1",
+    "defaults": {"retry": {"initial_interval": "1s", "max_attempts": 3}},
+    "steps": [
+      {"id": "a", "type": "action", "action": "gate"},
+      {"id": "route", "type": "control.if", "condition": "true",
+       "then": [{"id": "b", "type": "action", "action": "gate"},
+                {"id": "c", "type": "action", "action": "gate"}]},
+      {"id": "each", "type": "control.forEach", "items": "[1, 2, 3]",
+       "steps": [{"id": "d", "type": "action", "action": "gate"}]},
+      {"id": "pause", "type": "time.sleep", "duration": "3s"},
+      {"id": "set", "type": "state.assign", "vars": {"x": "1"}},
+      {"id": "wait", "type": "event.wait", "event": "go",
+       "correlation": "'k'"},
+      {"id": "after", "type": "state.assign", "vars": {"y": "2"}}]})"),
+              IsOk());
+  auto run = env_.Start("shapes", "{}", "shapes-1");
+  ASSERT_THAT(run, IsOk());
+  // 7 top-level steps: the if's two actions are step 1, the loop's three
+  // iterations step 2, the sleep step 3; the assignment (step 4) records no
+  // event, so the wait (step 5) follows the sleep directly.
+  EXPECT_THAT(Walk(*run, 20),
+              ::testing::ElementsAre(State{0, 0}, State{1, 14}, State{2, 29},
+                                     State{3, 43}, State{5, 71}));
+  ASSERT_THAT(env_.Signal(*run, "go", "{}"), IsOk());
+  EXPECT_EQ(Now(*run), (State{5, 100}));  // the last step records nothing
+}
+
+TEST_F(ProgressTest, AFailedRunKeepsTheStepsItGotThrough) {
+  ASSERT_THAT(env_.RegisterDefinition(R"({"name": "fails", "version": "1",
+    "defaults": {"retry": {"initial_interval": "1s", "max_attempts": 1}},
+    "steps": [{"id": "a", "type": "action", "action": "core.noop"},
+              {"id": "b", "type": "action", "action": "gate"},
+              {"id": "c", "type": "action", "action": "gate"}]})"),
+              IsOk());
+  auto run = env_.Start("fails", "{}", "fails-1");
+  ASSERT_THAT(run, IsOk());
+  EXPECT_EQ(Now(*run), (State{1, 33}));
+  EXPECT_EQ((*models_->GetRun("default", *run))->status, "FAILED");
+}
+
+TEST_F(ProgressTest, HistoriesWithoutATotalShowProgressUnknown) {
+  // A history recorded before run_started carried total_steps.
+  history::AppendRequest req;
+  req.ns = "default";
+  req.run_id = "old-1";
+  history::HistoryEvent start;
+  start.set_event_id(1);
+  *start.mutable_event_time() = history::FromTime(env_.clock().Now());
+  start.mutable_run_started()->set_workflow("old");
+  start.mutable_run_started()->set_version("1");
+  history::HistoryEvent step;
+  step.set_event_id(2);
+  *step.mutable_event_time() = start.event_time();
+  step.mutable_step_scheduled()->set_step_id("b");
+  step.mutable_step_scheduled()->set_step_path("/steps/1");
+  step.mutable_step_scheduled()->set_action("x");
+  step.mutable_step_scheduled()->set_attempt(1);
+  req.events = {start, step};
+  history::OutboxEntry entry;
+  entry.set_namespace_("default");
+  entry.set_run_id("old-1");
+  entry.set_first_event_id(1);
+  entry.set_last_event_id(2);
+  req.writes.push_back(history::Mutation::Put(history::KeySpace::kOutbox,
+                                              std::string(8, '\x7f'),
+                                              entry.SerializeAsString()));
+  ASSERT_THAT(env_.store().Append(req), IsOk());
+  EXPECT_EQ(Now("old-1"), (State{1, -1}));
+  auto row = models_->GetRun("default", "old-1");
+  EXPECT_FALSE((*row)->total_steps.has_value());
 }
 
 }  // namespace
