@@ -13,6 +13,7 @@
 #include "rapidjson/writer.h"
 #include "tools/cli/args.h"
 #include "tools/cli/cli.h"
+#include "tools/cli/engine_session.h"
 
 namespace retrace::cli {
 namespace {
@@ -49,13 +50,15 @@ absl::StatusOr<Session> OpenForQueries(const Args& args) {
   return s;
 }
 
-// "67% (step 3 of 3)", "step 2 of ?" without a known total, "-" before any
-// step.
+// "33% (step 2 of 3)" while a run is on its way (or stopped on a step),
+// "100%" once it ended successfully, "step 2 of ?" without a known total,
+// "-" before any step.
 std::string FormatProgress(const projection::RunRow& r) {
+  const bool done = r.status == "COMPLETED" || r.status == "CONTINUED_AS_NEW";
   const std::string total =
       r.total_steps.has_value() ? absl::StrCat(*r.total_steps) : "?";
   const std::string step =
-      r.current_step_index >= 0
+      r.current_step_index >= 0 && !done
           ? absl::StrCat("step ", r.current_step_index + 1, " of ", total)
           : "";
   if (!r.progress_percent.has_value()) return step.empty() ? "-" : step;
@@ -107,20 +110,6 @@ void RunJson(Writer& w, const projection::RunRow& r) {
 
 }  // namespace
 
-std::string ProjectionPath(absl::string_view store_dir) {
-  return absl::StrCat(store_dir, ".sqlite");
-}
-
-std::string FormatLag(const projection::OutboxLag& lag, absl::Time now) {
-  if (lag.rows == 0 || !lag.oldest.has_value()) {
-    return absl::StrCat(lag.rows, " rows");
-  }
-  const absl::Duration age =
-      std::max(absl::ZeroDuration(),
-               absl::Floor(now - *lag.oldest, absl::Milliseconds(1)));
-  return absl::StrCat(lag.rows, " rows, oldest ", absl::FormatDuration(age));
-}
-
 int RunProjectionCommand(const std::vector<std::string>& argv,
                          std::ostream& out, std::ostream& err) {
   if (argv.empty() || argv[0] == "--help" || argv[0] == "help") {
@@ -141,7 +130,16 @@ int RunProjectionCommand(const std::vector<std::string>& argv,
     return kExitUsage;
   }
   absl::StatusOr<Session> s = Open(*args);
-  if (!s.ok()) return Fail(err, "projection", s.status());
+  if (!s.ok()) {
+    if (ErrorCode(s.status()) == "STORE_IO") {
+      err << "retrace projection: " << s.status().message()
+          << "\n(another process holds the store: a `retrace worker` keeps "
+             "the read models up to date itself, unless started with "
+             "--projection=false)\n";
+      return kExitFailure;
+    }
+    return Fail(err, "projection", s.status());
+  }
   if (command == "rebuild") {
     if (absl::Status st = s->models->Rebuild(); !st.ok())
       return Fail(err, "projection", st);

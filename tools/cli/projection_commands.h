@@ -6,10 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/string_view.h"
-#include "absl/time/time.h"
-#include "projection/read_models.h"
-
 namespace retrace::cli {
 
 inline constexpr char kProjectionUsage[] =
@@ -64,13 +60,6 @@ first: key, key source, matched/resumed/started runs, error code.
 Options: --db DIR (default ./.retrace), --namespace NS, --limit N (default
 20), --json.
 )";
-
-// The read-model file of the store directory `store_dir`: DIR.sqlite.
-std::string ProjectionPath(absl::string_view store_dir);
-
-// "0 rows", "12 rows, oldest 3.2s": the lag as the CLI prints it, the age
-// measured at `now`.
-std::string FormatLag(const projection::OutboxLag& lag, absl::Time now);
 
 int RunEventsCommand(const std::vector<std::string>& args, std::ostream& out,
                      std::ostream& err);
