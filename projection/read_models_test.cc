@@ -1,6 +1,7 @@
 #include "projection/read_models.h"
 
 #include <cstdlib>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -8,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "history/events.h"
+#include "history/test_events.h"
 #include "runtime/test_env.h"
 #include "signals/ingress.h"
 
@@ -109,6 +111,222 @@ TEST_F(ReadModelsTest, EveryEventLandsInItsRows) {
                absl::StrContains(line, "|matched|");
   }
   EXPECT_TRUE(matched) << "the wait row records the matching signal";
+}
+
+// Appends `events` (ids and times filled in, a second apart) to run `run`
+// with one outbox row, as the engine would.
+void AppendRun(history::HistoryStore& store, const std::string& run,
+               std::vector<history::HistoryEvent> events) {
+  static int64_t outbox = 1 << 20;
+  history::AppendRequest req;
+  req.ns = "default";
+  req.run_id = run;
+  for (size_t i = 0; i < events.size(); ++i) {
+    events[i].set_event_id(static_cast<int64_t>(i + 1));
+    *events[i].mutable_event_time() =
+        history::FromTime(absl::FromUnixSeconds(1767323045) + absl::Seconds(i));
+  }
+  req.events = std::move(events);
+  history::OutboxEntry entry;
+  entry.set_namespace_("default");
+  entry.set_run_id(run);
+  entry.set_first_event_id(1);
+  entry.set_last_event_id(static_cast<int64_t>(req.events.size()));
+  std::string key(8, '\0');
+  for (int i = 7, v = outbox++; i >= 0; --i, v >>= 8) key[i] = char(v & 0xff);
+  req.writes.push_back(history::Mutation::Put(history::KeySpace::kOutbox, key,
+                                              entry.SerializeAsString()));
+  ASSERT_THAT(store.Append(req), IsOk());
+}
+
+TEST_F(ReadModelsTest, EveryEventTypeLandsInTheRightRows) {
+  using history::HistoryEvent;
+  std::vector<HistoryEvent> a(24);
+  a[0].mutable_run_started()->set_workflow("wf");  // 1
+  a[0].mutable_run_started()->set_version("7");
+  a[0].mutable_run_started()->set_attempt(2);
+  a[0].mutable_run_started()->set_total_steps(4);
+  auto* s1 = a[1].mutable_step_scheduled();  // 2
+  s1->set_step_id("s1");
+  s1->set_step_path("/steps/0");
+  s1->set_action("act");
+  s1->set_attempt(1);
+  a[2].mutable_step_started()->set_scheduled_event_id(2);  // 3
+  a[2].mutable_step_started()->set_step_id("s1");
+  a[2].mutable_step_started()->set_worker_id("w-1");
+  a[3].mutable_step_completed()->set_scheduled_event_id(2);  // 4
+  a[3].mutable_step_completed()->set_step_id("s1");
+  auto* s2 = a[4].mutable_step_scheduled();  // 5
+  s2->set_step_id("s2");
+  s2->set_step_path("/steps/1/then/0");
+  s2->set_action("act");
+  s2->set_attempt(1);
+  a[5].mutable_step_started()->set_scheduled_event_id(5);  // 6
+  a[5].mutable_step_started()->set_worker_id("w-2");
+  a[6].mutable_step_failed()->set_scheduled_event_id(5);  // 7
+  a[6].mutable_step_failed()->set_step_id("s2");
+  a[6].mutable_step_failed()->mutable_failure()->set_code("HTTP_503");
+  a[6].mutable_step_failed()->mutable_failure()->set_message(
+      "down, ask ops.lead@example.com");
+  a[7].mutable_timer_started()->set_timer_id("/steps/1/then/0/retry/2");  // 8
+  a[7].mutable_timer_started()->set_step_id("s2");
+  a[8].mutable_timer_fired()->set_timer_id("/steps/1/then/0/retry/2");  // 9
+  auto* s3 = a[9].mutable_step_scheduled();                             // 10
+  s3->set_step_id("s2");
+  s3->set_step_path("/steps/1/then/0");
+  s3->set_action("act");
+  s3->set_attempt(2);
+  a[10].mutable_step_timed_out()->set_scheduled_event_id(10);  // 11
+  a[10].mutable_step_timed_out()->set_step_id("s2");
+  auto* w1 = a[11].mutable_wait_started();  // 12
+  w1->set_wait_id("/steps/2");
+  w1->set_step_id("pay");
+  w1->set_event_name("paid");
+  w1->set_correlation_key("k1");
+  a[12].mutable_signal_received()->set_signal_id("sig-1");  // 13
+  a[12].mutable_signal_received()->set_event_name("paid");
+  a[13].mutable_marker_recorded()->set_name("decisions");  // 14
+  *a[13].mutable_marker_recorded()->mutable_details() =
+      history::JsonPayload(R"(["wait_matched:pay:sig-1"])");
+  auto* w2 = a[14].mutable_wait_started();  // 15
+  w2->set_wait_id("/steps/3");
+  w2->set_step_id("late");
+  w2->set_event_name("never");
+  *w2->mutable_deadline() =
+      history::FromTime(absl::FromUnixSeconds(1767323045 + 3600));
+  a[15].mutable_wait_timed_out()->set_wait_id("/steps/3");  // 16
+  a[15].mutable_wait_timed_out()->set_step_id("late");
+  a[16].mutable_human_task_created()->set_task_id("/steps/3/else/0");  // 17
+  a[16].mutable_human_task_created()->set_step_id("ok");
+  a[17].mutable_human_task_completed()->set_task_id("/steps/3/else/0");  // 18
+  a[17].mutable_human_task_completed()->set_step_id("ok");
+  a[18].mutable_timer_canceled()->set_timer_id("t");                // 19
+  a[19].mutable_run_failed()->mutable_failure()->set_code("BOOM");  // 20
+  a[19].mutable_run_failed()->mutable_failure()->set_message(
+      "sk_live_abcdefgh");  // a credential as the whole value
+  a[19].mutable_run_failed()->set_step_id("ok");
+  a[20].mutable_run_retried()->set_from_step_id("ok");     // 21
+  a[21].mutable_cancel_requested()->set_reason("enough");  // 22
+  a[22].mutable_run_canceled()->set_reason("enough");      // 23
+  a.pop_back();
+  AppendRun(env_.store(), "a", a);
+
+  std::vector<HistoryEvent> b(2), c(2), d(2);
+  b[0].mutable_run_started()->set_workflow("wf");
+  b[1].mutable_run_completed()->set_completion_reason("returned");
+  c[0].mutable_run_started()->set_workflow("wf");
+  c[1].mutable_run_terminated()->set_reason("by hand");
+  d[0].mutable_run_started()->set_workflow("wf");
+  d[1].mutable_run_continued_as_new()->set_new_run_id("d2");
+  AppendRun(env_.store(), "b", b);
+  AppendRun(env_.store(), "c", c);
+  AppendRun(env_.store(), "d", d);
+  Drain();
+
+  // Every event type is in this test's histories, logged under its name.
+  std::set<std::string> types;
+  for (const char* run : {"a", "b", "c", "d"}) {
+    auto logs = models_->Logs("default", run, 1, 100);
+    ASSERT_THAT(logs, IsOk());
+    for (const LogRow& l : logs->logs) types.insert(l.event_type);
+  }
+  for (int type : history::testing::AllEventTypes()) {
+    const auto* field = HistoryEvent::descriptor()->FindFieldByNumber(type);
+    EXPECT_TRUE(types.count(field->name())) << field->name() << " not covered";
+  }
+
+  auto run = *models_->GetRun("default", "a");
+  ASSERT_TRUE(run.has_value());
+  EXPECT_EQ(run->workflow, "wf");
+  EXPECT_EQ(run->version, "7");
+  EXPECT_EQ(run->attempt, 2);
+  EXPECT_EQ(run->status, "CANCELED");
+  EXPECT_EQ(run->completion_reason, "enough");
+  EXPECT_EQ(run->error_code, "");  // cleared by the retry
+  EXPECT_EQ(run->error_message, "");
+  EXPECT_EQ(run->last_event_id, 23);
+  EXPECT_EQ(run->steps_completed, 1);
+  EXPECT_EQ(run->current_step_index, 3);  // the human task of step 3
+  EXPECT_EQ(run->total_steps, 4);
+  EXPECT_EQ(run->progress_percent, 75);
+  EXPECT_EQ(run->created_at, "2026-01-02T03:04:05.000Z");
+  EXPECT_EQ(run->updated_at, "2026-01-02T03:04:27.000Z");
+
+  auto steps = *models_->ListSteps("default", "a");
+  ASSERT_THAT(steps, SizeIs(3));
+  EXPECT_EQ(steps[0].status, "completed");
+  EXPECT_EQ(steps[0].worker_id, "w-1");
+  EXPECT_EQ(steps[0].duration_ms, 1000);
+  EXPECT_EQ(steps[1].status, "failed");
+  EXPECT_EQ(steps[1].error_code, "HTTP_503");
+  EXPECT_EQ(steps[1].error_message, "down, ask o***@example.com");
+  EXPECT_EQ(steps[2].status, "timed_out");
+  EXPECT_EQ(steps[2].error_code, "TIMEOUT");
+  EXPECT_EQ(steps[2].attempt, 2);
+  EXPECT_EQ(steps[2].duration_ms, 0);  // never started
+  EXPECT_EQ(steps[2].started_at, steps[2].finished_at);
+
+  std::vector<std::string> waits;
+  auto dump = models_->Dump();
+  ASSERT_THAT(dump, IsOk());
+  for (const std::string& line : *dump) {
+    if (absl::StartsWith(line, "waits|")) waits.push_back(line);
+  }
+  ASSERT_THAT(waits, SizeIs(2));
+  EXPECT_THAT(waits[0], HasSubstr("|/steps/2|pay|paid|k1|matched|NULL|sig-1"));
+  EXPECT_THAT(waits[1], HasSubstr("|/steps/3|late|never||timed_out|"
+                                  "2026-01-02T04:04:05.000Z|NULL"));
+
+  auto logs = *models_->Logs("default", "a", 1, 100);
+  ASSERT_THAT(logs.logs, SizeIs(23));
+  EXPECT_EQ(logs.logs[3].event_type, "step_completed");
+  EXPECT_EQ(logs.logs[3].step_id, "s1");
+  EXPECT_EQ(logs.logs[8].event_type, "timer_fired");
+  EXPECT_EQ(logs.logs[8].step_id, "");
+  EXPECT_THAT(logs.logs[19].details, HasSubstr(R"("message":"***")"));
+  EXPECT_THAT(logs.logs[6].details, HasSubstr("o***@example.com"));
+
+  EXPECT_EQ((*models_->GetRun("default", "b"))->status, "COMPLETED");
+  EXPECT_EQ((*models_->GetRun("default", "b"))->completion_reason, "returned");
+  EXPECT_EQ((*models_->GetRun("default", "c"))->status, "TERMINATED");
+  EXPECT_EQ((*models_->GetRun("default", "d"))->status, "CONTINUED_AS_NEW");
+  // Rebuilt from the histories alone, the same rows.
+  auto incremental = models_->Dump();
+  ASSERT_THAT(models_->Rebuild(), IsOk());
+  EXPECT_EQ(*models_->Dump(), *incremental);
+}
+
+TEST_F(ReadModelsTest, ListFiltersByCreationTimeAndNamespace) {
+  ASSERT_THAT(env_.RegisterDefinition(kOrder, "other"), IsOk());
+  std::vector<std::string> created;
+  for (int i = 0; i < 5; ++i) {
+    Order(i);  // a second apart
+  }
+  ASSERT_THAT(
+      env_.Start("order", R"({"id": "X"})", "elsewhere", "other").status(),
+      IsOk());
+  Drain();
+  RunQuery all;
+  all.limit = 100;
+  auto runs = models_->ListRuns(all);
+  ASSERT_THAT(runs, IsOk());
+  ASSERT_THAT(runs->runs, SizeIs(5));  // namespace "default" only
+  // Newest first: runs[4] is order-100, created first.
+  RunQuery window;
+  window.created_from = runs->runs[3].created_at;  // order-101
+  window.created_to = runs->runs[1].created_at;    // order-103
+  auto in_window = models_->ListRuns(window);
+  ASSERT_THAT(in_window, IsOk());
+  ASSERT_THAT(in_window->runs, SizeIs(3));
+  EXPECT_EQ(in_window->runs.front().run_id, "order-103");
+  EXPECT_EQ(in_window->runs.back().run_id, "order-101");
+  RunQuery other;
+  other.ns = "other";
+  auto elsewhere = models_->ListRuns(other);
+  ASSERT_THAT(elsewhere, IsOk());
+  ASSERT_THAT(elsewhere->runs, SizeIs(1));
+  EXPECT_EQ(elsewhere->runs[0].run_id, "elsewhere");
+  EXPECT_FALSE(models_->GetRun("default", "elsewhere")->has_value());
 }
 
 TEST_F(ReadModelsTest, ReapplyingAndRebuildingChangeNothing) {
