@@ -240,9 +240,9 @@ absl::Status ReadOnly() {
 // event, and written once at the end. Execution logs, waits and runtime
 // events are written as they come.
 
-class ReadModels::Writer {
+class ReadModels::Applier {
  public:
-  explicit Writer(Database* db) : db_(db) {}
+  explicit Applier(Database* db) : db_(db) {}
 
   absl::Status Prepare() {
     auto prepare = [&](std::unique_ptr<Statement>* slot,
@@ -746,8 +746,8 @@ absl::StatusOr<std::unique_ptr<ReadModels>> ReadModels::Open(
       std::unique_ptr<ReadModels>(new ReadModels(store, std::move(db)));
   RETURN_IF_ERROR(models->Migrate());
   if (store != nullptr) {
-    models->writer_ = std::make_unique<Writer>(models->db_.get());
-    RETURN_IF_ERROR(models->writer_->Prepare());
+    models->applier_ = std::make_unique<Applier>(models->db_.get());
+    RETURN_IF_ERROR(models->applier_->Prepare());
   }
   return models;
 }
@@ -845,18 +845,18 @@ absl::StatusOr<int> ReadModels::ApplyOutbox(int max_rows) {
     if (!bytes.ok()) {
       s = bytes.status();
     } else if (bytes->has_value() && audit.ParseFromString(**bytes)) {
-      s = writer_->ApplyAudit(audit);
+      s = applier_->ApplyAudit(audit);
     }
     if (!s.ok()) break;
   }
   for (size_t i = 0; s.ok() && i < run_order.size(); ++i) {
     const auto& [ns, run_id] = run_order[i];
-    s = writer_->ApplyEvents(store_, ns, run_id, newest[run_order[i]]);
+    s = applier_->ApplyEvents(store_, ns, run_id, newest[run_order[i]]);
   }
-  if (s.ok()) s = writer_->Flush();
+  if (s.ok()) s = applier_->Flush();
   if (s.ok()) s = db_->Exec("COMMIT");
   if (!s.ok()) {
-    writer_->Drop();
+    applier_->Drop();
     db_->Exec("ROLLBACK").IgnoreError();
     return s;
   }
@@ -913,7 +913,7 @@ absl::StatusOr<OutboxLag> ReadModels::Lag() {
 absl::Status ReadModels::Rebuild() {
   RETURN_IF_ERROR(NeedStore());
   RETURN_IF_ERROR(db_->Exec("BEGIN"));
-  writer_->Drop();
+  applier_->Drop();
   absl::Status s = db_->Exec(
       "DELETE FROM runs; DELETE FROM steps; DELETE FROM waits; DELETE FROM "
       "execution_logs; DELETE FROM runtime_events;");
@@ -925,7 +925,7 @@ absl::Status ReadModels::Rebuild() {
     history::SignalAuditRecord audit;
     if (audit.ParseFromArray(it->value().data(),
                              static_cast<int>(it->value().size()))) {
-      s = writer_->ApplyAudit(audit);
+      s = applier_->ApplyAudit(audit);
     }
   }
   std::string cursor;
@@ -936,17 +936,17 @@ absl::Status ReadModels::Rebuild() {
       break;
     }
     for (const history::RunInfo& info : page->runs) {
-      s = writer_->ApplyEvents(store_, info.namespace_(), info.run_id(),
-                               info.next_event_id() - 1);
+      s = applier_->ApplyEvents(store_, info.namespace_(), info.run_id(),
+                                info.next_event_id() - 1);
       if (!s.ok()) break;
     }
-    if (s.ok()) s = writer_->Flush();  // bounded memory: a page at a time
+    if (s.ok()) s = applier_->Flush();  // bounded memory: a page at a time
     cursor = page->next_cursor;
     if (cursor.empty()) break;
   }
   if (s.ok()) s = db_->Exec("COMMIT");
   if (!s.ok()) {
-    writer_->Drop();
+    applier_->Drop();
     db_->Exec("ROLLBACK").IgnoreError();
   }
   return s;

@@ -161,7 +161,7 @@ class ReadModels {
   absl::StatusOr<std::vector<std::string>> Dump();
 
  private:
-  class Writer;  // the write path (read_models.cc)
+  class Applier;  // the write path (read_models.cc)
 
   ReadModels(history::HistoryStore* store, std::unique_ptr<Database> db);
   absl::Status Migrate();
@@ -169,7 +169,7 @@ class ReadModels {
 
   history::HistoryStore* store_;  // null: queries only
   std::unique_ptr<Database> db_;
-  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<Applier> applier_;
   // Prepared list queries by SQL text (one per combination of filters).
   std::vector<std::pair<std::string, std::unique_ptr<Statement>>> lists_;
 };
