@@ -3,17 +3,18 @@
 // (through the engine's outbox), rebuildable at any time, and nothing that
 // decides execution reads them.
 //
-//   ASSIGN_OR_RETURN(auto models, ReadModels::Open(store,
-//   "/var/retrace.sqlite")); ASSIGN_OR_RETURN(int applied,
-//   models->ApplyOutbox());   // tail the outbox ASSIGN_OR_RETURN(RunPage page,
-//   models->ListRuns(query)); // query
+//   ASSIGN_OR_RETURN(auto models,
+//                    ReadModels::Open(store, "/var/retrace.sqlite"));
+//   ASSIGN_OR_RETURN(int applied, models->ApplyOutbox());  // tail the outbox
+//   ASSIGN_OR_RETURN(RunList page, models->ListRuns(query));
 //
 // Applying is idempotent: every run row remembers the last event id applied,
 // so re-applying the same outbox rows (e.g. after a crash between the SQLite
 // commit and the outbox delete) changes nothing.
 //
 // Thread safety: not thread-safe; one ReadModels per thread (SQLite's WAL lets
-// several processes read while one writes).
+// several connections, in this process or others, read while one writes).
+// ReadModelWriter (projection/writer.h) runs one on its own thread.
 #ifndef RETRACE_PROJECTION_READ_MODELS_H_
 #define RETRACE_PROJECTION_READ_MODELS_H_
 
@@ -23,20 +24,34 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "history/history_store.h"
 #include "projection/sqlite.h"
 
 namespace retrace::projection {
 
 // The schema version this build writes; older files are migrated on open.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
+// A run's row. Progress (docs/projections.md#progress) counts the top-level
+// steps of the definition: every top-level step before the current one is
+// done, and a run that ended COMPLETED or CONTINUED_AS_NEW is at 100.
 struct RunRow {
   std::string ns, run_id, workflow, version, status;
   std::string created_at, updated_at;
-  int64_t current_step_index = -1;  // top-level index of the latest step
+  // Top-level index (0-based) of the step the run reached last: the latest
+  // step_scheduled, wait_started, timer_started or human_task_created of a
+  // main step; -1 before any.
+  int64_t current_step_index = -1;
+  // Top-level steps of the run's definition, from its run_started event;
+  // absent for histories recorded before the field existed.
+  std::optional<int64_t> total_steps;
+  // round(100 * done / total_steps), done = max(current_step_index, 0), or 100
+  // once the run ended COMPLETED or CONTINUED_AS_NEW; absent when
+  // total_steps is.
+  std::optional<int64_t> progress_percent;
+  // step_completed events (action attempts that succeeded, at any depth).
   int64_t steps_completed = 0;
   int64_t attempt = 1;
   std::string completion_reason, error_code, error_message;
@@ -82,18 +97,49 @@ struct LogPage {
   int64_t total = 0, page = 1, limit = 50, total_pages = 0;
 };
 
+// How far the read models are behind the histories.
+struct OutboxLag {
+  int64_t rows = 0;  // outbox rows not yet applied
+  // When the oldest of them happened: the time of its first event (engine
+  // rows) or of the signal's ingestion (audit rows). Absent when rows == 0.
+  std::optional<absl::Time> oldest;
+};
+
+// Measures the lag by scanning the outbox (cost grows with the lag). Reads
+// only the store: safe to call from any thread while a writer runs.
+absl::StatusOr<OutboxLag> MeasureOutboxLag(history::HistoryStore* store);
+
+// Outbox rows applied per ApplyOutbox call by default.
+inline constexpr int kDefaultBatchRows = 2000;
+
 class ReadModels {
  public:
-  // Opens (creating and migrating) the SQLite file at `path`.
+  // Opens (creating and migrating) the SQLite file at `path` for writing
+  // from `store` and for queries. `store` must outlive the ReadModels.
+  // Fails with PROJECTION_SQL (kInternal) when SQLite cannot open or migrate
+  // the file, PROJECTION_SCHEMA_UNSUPPORTED (kFailedPrecondition) when the
+  // file is newer than this build.
   static absl::StatusOr<std::unique_ptr<ReadModels>> Open(
       history::HistoryStore* store, const std::string& path);
+  // As Open, for queries only (no store; another process may be writing):
+  // ApplyOutbox, Lag and Rebuild fail with PROJECTION_READ_ONLY
+  // (kFailedPrecondition).
+  static absl::StatusOr<std::unique_ptr<ReadModels>> OpenForQueries(
+      const std::string& path);
+  ~ReadModels();
 
   // Applies up to `max_rows` outbox rows in one SQLite transaction, then
-  // deletes them from the outbox. Returns how many were applied.
-  absl::StatusOr<int> ApplyOutbox(int max_rows = 1000);
-  // Outbox rows not yet applied.
-  absl::StatusOr<int64_t> Lag();
-  // Drops every row and rebuilds all read models from the histories.
+  // deletes them from the outbox. Returns how many were applied (0: the
+  // outbox is empty). Rows of one run are applied together, from the event
+  // after the run row's last_event_id up to the newest event the rows name.
+  // Fails with the store's errors, PROJECTION_SQL, or PROJECTION_GAP
+  // (kDataLoss) when a run's first event is not its run_started; nothing is
+  // applied or deleted then.
+  absl::StatusOr<int> ApplyOutbox(int max_rows = kDefaultBatchRows);
+  // MeasureOutboxLag(store).
+  absl::StatusOr<OutboxLag> Lag();
+  // Drops every row and rebuilds all read models from the histories, in one
+  // transaction.
   absl::Status Rebuild();
 
   absl::StatusOr<std::optional<RunRow>> GetRun(const std::string& ns,
@@ -115,21 +161,17 @@ class ReadModels {
   absl::StatusOr<std::vector<std::string>> Dump();
 
  private:
-  ReadModels(history::HistoryStore* store, std::unique_ptr<Database> db)
-      : store_(store), db_(std::move(db)) {}
+  class Applier;  // the write path (read_models.cc)
+
+  ReadModels(history::HistoryStore* store, std::unique_ptr<Database> db);
   absl::Status Migrate();
-  absl::Status ApplyEvents(const std::string& ns, const std::string& run_id,
-                           int64_t first, int64_t last);
-  absl::Status ApplyEvent(const std::string& ns, const std::string& run_id,
-                          const history::HistoryEvent& e);
-  absl::Status ApplyAudit(const history::SignalAuditRecord& audit);
+  absl::Status NeedStore() const;
 
-  // Prepared statements by SQL text, reused (reset) across events.
-  absl::StatusOr<Statement*> Cached(absl::string_view sql);
-
-  history::HistoryStore* store_;
+  history::HistoryStore* store_;  // null: queries only
   std::unique_ptr<Database> db_;
-  absl::flat_hash_map<std::string, std::unique_ptr<Statement>> statements_;
+  std::unique_ptr<Applier> applier_;
+  // Prepared list queries by SQL text (one per combination of filters).
+  std::vector<std::pair<std::string, std::unique_ptr<Statement>>> lists_;
 };
 
 }  // namespace retrace::projection

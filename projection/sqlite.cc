@@ -36,6 +36,12 @@ Statement& Statement::Bind(int index, absl::string_view value) {
   return *this;
 }
 
+Statement& Statement::BindStatic(int index, absl::string_view value) {
+  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
+                    SQLITE_STATIC);
+  return *this;
+}
+
 Statement& Statement::BindNull(int index) {
   sqlite3_bind_null(stmt_, index);
   return *this;
@@ -80,6 +86,13 @@ bool Statement::IsNull(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
+std::optional<int64_t> Statement::OptionalInt(int column) const {
+  if (IsNull(column)) return std::nullopt;
+  return Int(column);
+}
+
+int Statement::ColumnCount() const { return sqlite3_column_count(stmt_); }
+
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(
     const std::string& path) {
   sqlite3* db = nullptr;
@@ -89,9 +102,13 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
     return s;
   }
   auto database = std::unique_ptr<Database>(new Database(db));
-  // WAL: readers (queries) do not block the writer.
+  // WAL: readers (queries) do not block the writer. synchronous=FULL: the
+  // WAL is synced at every commit, before the writer deletes the outbox rows
+  // it applied.
   if (path != ":memory:") {
     if (absl::Status s = database->Exec("PRAGMA journal_mode=WAL"); !s.ok())
+      return s;
+    if (absl::Status s = database->Exec("PRAGMA synchronous=FULL"); !s.ok())
       return s;
   }
   if (absl::Status s = database->Exec("PRAGMA foreign_keys=ON"); !s.ok())

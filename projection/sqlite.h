@@ -26,9 +26,12 @@ class Statement {
   Statement& operator=(Statement&&) = delete;
   ~Statement();
 
-  // Binds parameter `index` (1-based).
+  // Binds parameter `index` (1-based). Text is copied.
   Statement& Bind(int index, int64_t value);
   Statement& Bind(int index, absl::string_view value);
+  // Binds text without copying it. REQUIRES: `value` stays alive and
+  // unchanged until the statement is reset (Run or Reset).
+  Statement& BindStatic(int index, absl::string_view value);
   Statement& BindNull(int index);
   Statement& BindOptional(int index, const std::optional<std::string>& value);
   Statement& Bind(int index, const std::string& value) {
@@ -40,6 +43,10 @@ class Statement {
   Statement& Bind(int index, const std::optional<std::string>& value) {
     return BindOptional(index, value);
   }
+  // NULL when absent.
+  Statement& Bind(int index, std::optional<int64_t> value) {
+    return value.has_value() ? Bind(index, *value) : BindNull(index);
+  }
 
   // Steps once: true when a row is available, false when done.
   absl::StatusOr<bool> Step();
@@ -50,6 +57,9 @@ class Statement {
   int64_t Int(int column) const;
   std::string Text(int column) const;
   bool IsNull(int column) const;
+  // Absent for NULL.
+  std::optional<int64_t> OptionalInt(int column) const;
+  int ColumnCount() const;
 
  private:
   sqlite3* db_;
@@ -59,6 +69,9 @@ class Statement {
 class Database {
  public:
   // Opens (creating) the database file at `path`; ":memory:" for tests.
+  // Files are put in WAL mode with synchronous=FULL: each commit is durable
+  // when it returns (docs/projections.md#durability says why the writer
+  // needs that).
   static absl::StatusOr<std::unique_ptr<Database>> Open(
       const std::string& path);
   ~Database();

@@ -1586,6 +1586,7 @@ class EngineImpl : public Engine {
     *a->mutable_input() = history::JsonPayload(input_json);
     a->set_attempt(1);
     a->set_task_queue(def->task_queue);
+    a->set_total_steps(def->total_top_level_steps());
     a->set_identity(request.identity());
     a->set_trigger_event_id(request.trigger_event_id());
     a->set_dedupe_key(dedupe_key);

@@ -69,6 +69,7 @@ absl::Status RunDriver::Start() {
   a->set_version(definition_->version);
   a->set_attempt(1);
   a->set_task_queue(definition_->task_queue);
+  a->set_total_steps(definition_->total_top_level_steps());
   *a->mutable_input() = Json(input_json_);
   return Input(std::move(e));
 }

@@ -15,6 +15,8 @@
 #include "absl/time/time.h"
 #include "common/status.h"
 #include "common/status_macros.h"
+#include "projection/read_models.h"
+#include "projection/writer.h"
 #include "runtime/actions.h"
 #include "runtime/worker_pool.h"
 #include "tools/cli/args.h"
@@ -58,6 +60,10 @@ class StoreDir {
     if (!remove_) return;
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
+    // The read models beside it.
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(ProjectionPath(path_) + suffix, ec);
+    }
   }
   const std::string& path() const { return path_; }
   bool removed() const { return remove_; }
@@ -109,6 +115,9 @@ absl::Status Demo(const Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(EngineSession session,
                    OpenEngine(dir.path(), sync, /*timer_thread=*/true));
   runtime::Engine& engine = *session.engine;
+  ASSIGN_OR_RETURN(std::unique_ptr<projection::ReadModelWriter> projection,
+                   StartProjection(args, /*fallback=*/true, session.store.get(),
+                                   dir.path()));
 
   std::vector<DemoWorkflow> workflows;
   for (const auto& [file, json] : DemoDefinitions()) {
@@ -192,6 +201,13 @@ absl::Status Demo(const Args& args, std::ostream& out) {
   const int still_open = tracker.WaitAll(begin + timeout);
   const absl::Time end = absl::Now();
   pool.Stop();
+  std::string read_models;
+  if (projection != nullptr) {
+    absl::Status stopped = projection->Stop();  // applies what is left
+    read_models = absl::StrCat(
+        ProjectionPath(dir.path()), " (",
+        ProjectionSummary(*projection, stopped, session.store.get()), ")");
+  }
 
   // Runs by status, overall and per workflow.
   std::map<std::string, int64_t> by_status;
@@ -256,6 +272,9 @@ absl::Status Demo(const Args& args, std::ostream& out) {
       << "latency:         start to completion p50 " << FormatLatency(l.p50)
       << ", p99 " << FormatLatency(l.p99) << ", max " << FormatLatency(l.max)
       << "\n";
+  if (!read_models.empty()) {
+    out << "read models:     " << read_models << "\n";
+  }
   if (start_errors > 0) {
     out << "errors:          " << start_errors.load()
         << " starts or signals failed; first: " << first_error << "\n";
@@ -302,6 +321,9 @@ absl::Status Bench(const Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(EngineSession session,
                    OpenEngine(dir.path(), sync, /*timer_thread=*/true));
   runtime::Engine& engine = *session.engine;
+  ASSIGN_OR_RETURN(std::unique_ptr<projection::ReadModelWriter> projection,
+                   StartProjection(args, /*fallback=*/false,
+                                   session.store.get(), dir.path()));
   runtime::RegisterDefinitionRequest def;
   def.set_namespace_("default");
   def.set_definition_json(kBenchDefinition);
@@ -346,6 +368,16 @@ absl::Status Bench(const Args& args, std::ostream& out) {
   });
   const absl::Time end = absl::Now();
   pool.Stop();
+  if (projection != nullptr) {
+    // Lag at the end of the measurement, then what the drain applied.
+    out << "projection: lag " << [&] {
+      auto lag = projection::MeasureOutboxLag(session.store.get());
+      return lag.ok() ? FormatLag(*lag, absl::Now())
+                      : std::string(lag.status().message());
+    }() << " when the runs finished; ";
+    absl::Status stopped = projection->Stop();
+    out << ProjectionSummary(*projection, stopped, session.store.get()) << "\n";
+  }
 
   // Check the work was really done: a run's output is 0 + 1 + 1 + 1.
   runtime::DescribeRunRequest describe;
@@ -414,7 +446,8 @@ int RunCommand(absl::string_view name, absl::string_view usage,
 int RunDemoCommand(const std::vector<std::string>& args, std::ostream& out,
                    std::ostream& err) {
   return RunCommand(
-      "demo", kDemoUsage, args, {"runs", "workers", "db", "sync", "timeout"},
+      "demo", kDemoUsage, args,
+      {"runs", "workers", "db", "sync", "timeout", "projection"},
       [&](const Args& a) { return Demo(a, out); }, out, err);
 }
 
@@ -422,7 +455,7 @@ int RunBenchCommand(const std::vector<std::string>& args, std::ostream& out,
                     std::ostream& err) {
   return RunCommand(
       "bench", kBenchUsage, args,
-      {"runs", "concurrency", "workers", "db", "sync"},
+      {"runs", "concurrency", "workers", "db", "sync", "projection"},
       [&](const Args& a) { return Bench(a, out); }, out, err);
 }
 

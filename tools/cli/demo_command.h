@@ -23,7 +23,9 @@ step retried and then a fallback, a wait for a payment.settled signal, a
 300ms durable sleep), starts --runs runs spread over them, sends each
 payment run its signal, runs an in-process worker pool until every run has
 finished and prints a summary: runs by status, steps executed, throughput
-and start-to-completion latency.
+and start-to-completion latency. A projection writer fills the read models
+(DIR.sqlite beside the store) meanwhile; with --keep, `retrace runs list
+--db DIR` shows the runs.
 
 Options:
   --runs N             Runs to start. Default: 2000
@@ -34,6 +36,7 @@ Options:
                        `retrace run describe --db DIR ...`).
   --sync=false         Relaxed commits (no WAL sync per transition).
   --timeout DURATION   Give up waiting after this long. Default: 60s
+  --projection=false   Do not write the read models. Default: true
 )";
 
 inline constexpr char kBenchUsage[] =
@@ -54,6 +57,9 @@ Options:
   --db DIR             Store directory. Default: a fresh temporary directory,
                        removed afterwards unless --keep
   --keep               Keep the store.
+  --projection         Run the read-model writer beside the engine (its
+                       cost is then in the figures) and print its lag when
+                       the runs finished. Default: false
 )";
 
 int RunDemoCommand(const std::vector<std::string>& args, std::ostream& out,

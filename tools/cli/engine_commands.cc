@@ -22,6 +22,8 @@
 #include "google/protobuf/util/json_util.h"
 #include "history/events.h"
 #include "history/history_file.h"
+#include "projection/read_models.h"
+#include "projection/writer.h"
 #include "runtime/actions.h"
 #include "runtime/worker_pool.h"
 #include "tools/cli/args.h"
@@ -387,11 +389,21 @@ std::atomic<int> stop_signal{0};
 
 extern "C" void OnStopSignal(int signal) { stop_signal.store(signal); }
 
+// The outbox lag now, as printed.
+std::string Lag(history::HistoryStore* store) {
+  absl::StatusOr<projection::OutboxLag> lag =
+      projection::MeasureOutboxLag(store);
+  if (!lag.ok()) return std::string(lag.status().message());
+  return FormatLag(*lag, absl::Now());
+}
+
 absl::Status Worker(const Args& args, std::ostream& out) {
   RETURN_IF_ERROR(NeedPositional(args, 0, "no arguments"));
   ASSIGN_OR_RETURN(int64_t threads, IntOption(args, "threads", 4, 1));
   ASSIGN_OR_RETURN(absl::Duration idle_exit,
                    DurationOption(args, "idle-exit", absl::ZeroDuration()));
+  ASSIGN_OR_RETURN(absl::Duration status_every,
+                   DurationOption(args, "status-every", absl::ZeroDuration()));
   runtime::WorkerPoolOptions options;
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
@@ -402,6 +414,11 @@ absl::Status Worker(const Args& args, std::ostream& out) {
   options.threads = static_cast<int>(threads);
 
   ASSIGN_OR_RETURN(EngineSession session, Open(args, true));
+  const std::string db = args.Get("db", kDefaultDb);
+  // Declared after the session: stopped (and destroyed) before the store.
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<projection::ReadModelWriter> projection,
+      StartProjection(args, /*fallback=*/true, session.store.get(), db));
   runtime::ActionRegistry registry;
   runtime::RegisterBuiltinActions(&registry);
   ActivityEngine activity(session.engine.get());
@@ -424,8 +441,22 @@ absl::Status Worker(const Args& args, std::ostream& out) {
         << args.Get("db", kDefaultDb) << " namespace " << options.ns
         << ", queues " << absl::StrJoin(options.task_queues, ",") << ", "
         << threads << " threads; Ctrl-C to stop" << std::endl;
+    if (projection != nullptr) {
+      out << "projection: writing the read models to " << ProjectionPath(db)
+          << " (lag " << Lag(session.store.get()) << ")" << std::endl;
+    }
+    absl::Time next_status = absl::Now() + status_every;
     while (stop_signal.load() == 0) {
       absl::SleepFor(absl::Milliseconds(50));
+      if (status_every > absl::ZeroDuration() && absl::Now() >= next_status) {
+        next_status = absl::Now() + status_every;
+        out << "status: " << pool.tasks_completed() << " tasks completed, "
+            << pool.tasks_failed() << " failed attempts; projection "
+            << (projection != nullptr
+                    ? absl::StrCat("lag ", Lag(session.store.get()))
+                    : std::string("off"))
+            << std::endl;
+      }
       if (idle_exit <= absl::ZeroDuration()) continue;
       // A timer due soon (or just due: the timer thread is about to fire it)
       // is work to come. One overdue by more than the idle window is stuck
@@ -444,6 +475,12 @@ absl::Status Worker(const Args& args, std::ostream& out) {
     pool.Stop();
     out << "worker stopped: " << pool.tasks_completed() << " tasks completed, "
         << pool.tasks_failed() << " failed attempts\n";
+  }
+  if (projection != nullptr) {
+    // Applies what the last transitions left in the outbox, then stops.
+    absl::Status stopped = projection->Stop();
+    out << "projection: "
+        << ProjectionSummary(*projection, stopped, session.store.get()) << "\n";
   }
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
@@ -553,8 +590,9 @@ int RunWorkerCommand(const std::vector<std::string>& argv, std::ostream& out,
                      std::ostream& err) {
   return Dispatch(
       "retrace worker", kWorkerUsage, argv,
-      With({"task-queues", "threads", "idle-exit"}), {"help"},
-      [&](const Args& a) { return Worker(a, out); }, out, err);
+      With({"task-queues", "threads", "idle-exit", "projection",
+            "status-every"}),
+      {"help"}, [&](const Args& a) { return Worker(a, out); }, out, err);
 }
 
 }  // namespace retrace::cli

@@ -76,7 +76,9 @@ inline constexpr char kWorkerUsage[] =
 Runs the built-in actions (core.echo, core.fail, core.log, core.noop) for the
 runs in --db, and the engine's timers, until SIGINT or SIGTERM; then drains:
 tasks in flight finish, no new ones are taken (a second signal ends the
-process at once).
+process at once). Meanwhile a projection writer keeps the read models in
+DIR.sqlite up to date (`retrace runs ...` reads them while the worker runs);
+it applies what is left when the worker stops.
 
 Options:
   --db DIR                 The store directory. Default: ./.retrace
@@ -88,6 +90,12 @@ Options:
                            queue empty, nothing happened for DURATION and no
                            timer is due within it (e.g. 2s). Default: never
   --sync=false             Relaxed commits (no WAL sync per transition).
+  --projection=false       Do not write the read models (then run
+                           `retrace projection run` after the worker).
+                           Default: true
+  --status-every DURATION  Print a status line (tasks, projection lag:
+                           outbox rows and age of the oldest) this often.
+                           Default: never
 )";
 
 // Each runs its command line (without the command word) and returns an exit

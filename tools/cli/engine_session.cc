@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -29,6 +30,45 @@ absl::StatusOr<EngineSession> OpenEngine(const std::string& db, bool sync,
   ASSIGN_OR_RETURN(session.engine,
                    runtime::Engine::Open(session.store.get(), options));
   return session;
+}
+
+std::string ProjectionPath(absl::string_view store_dir) {
+  while (store_dir.size() > 1 && store_dir.back() == '/') {
+    store_dir.remove_suffix(1);
+  }
+  return absl::StrCat(store_dir, ".sqlite");
+}
+
+std::string FormatLag(const projection::OutboxLag& lag, absl::Time now) {
+  if (lag.rows == 0 || !lag.oldest.has_value()) {
+    return absl::StrCat(lag.rows, " rows");
+  }
+  const absl::Duration age =
+      std::max(absl::ZeroDuration(),
+               absl::Floor(now - *lag.oldest, absl::Milliseconds(1)));
+  return absl::StrCat(lag.rows, " rows, oldest ", absl::FormatDuration(age));
+}
+
+absl::StatusOr<std::unique_ptr<projection::ReadModelWriter>> StartProjection(
+    const Args& args, bool fallback, history::HistoryStore* store,
+    const std::string& db) {
+  ASSIGN_OR_RETURN(bool on, BoolOption(args, "projection", fallback));
+  if (!on) return std::unique_ptr<projection::ReadModelWriter>();
+  return projection::ReadModelWriter::Start(store, ProjectionPath(db));
+}
+
+std::string ProjectionSummary(projection::ReadModelWriter& writer,
+                              const absl::Status& stopped,
+                              history::HistoryStore* store) {
+  std::string text =
+      absl::StrCat(writer.stats().rows_applied, " outbox rows applied");
+  if (!stopped.ok()) {
+    absl::StrAppend(&text, "; stopped by ", stopped.message());
+  }
+  absl::StatusOr<projection::OutboxLag> lag =
+      projection::MeasureOutboxLag(store);
+  if (lag.ok()) absl::StrAppend(&text, "; lag ", FormatLag(*lag, absl::Now()));
+  return text;
 }
 
 absl::Status UsageError(absl::string_view message) {

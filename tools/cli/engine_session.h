@@ -19,6 +19,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "history/history_store.h"
+#include "projection/read_models.h"
+#include "projection/writer.h"
 #include "runtime/engine.h"
 #include "tools/cli/args.h"
 
@@ -36,6 +38,27 @@ struct EngineSession {
 // directory).
 absl::StatusOr<EngineSession> OpenEngine(const std::string& db, bool sync,
                                          bool timer_thread);
+
+// The read-model file of the store directory `store_dir`: DIR.sqlite
+// (trailing slashes ignored).
+std::string ProjectionPath(absl::string_view store_dir);
+
+// "0 rows", "12 rows, oldest 3.2s": the outbox lag as the CLI prints it, the
+// age measured at `now`.
+std::string FormatLag(const projection::OutboxLag& lag, absl::Time now);
+
+// --projection[=BOOL] (absent: `fallback`): starts the read-model writer
+// beside the engine of a long-lived command, on ProjectionPath(db). Returns
+// null when the option is false; the read models' open errors otherwise.
+absl::StatusOr<std::unique_ptr<projection::ReadModelWriter>> StartProjection(
+    const Args& args, bool fallback, history::HistoryStore* store,
+    const std::string& db);
+
+// "N outbox rows applied; lag 0 rows" after the writer stopped, or its
+// error.
+std::string ProjectionSummary(projection::ReadModelWriter& writer,
+                              const absl::Status& stopped,
+                              history::HistoryStore* store);
 
 // "--sync" style booleans: true/false/1/0/yes/no. Absent: `fallback`.
 absl::StatusOr<bool> BoolOption(const Args& args, absl::string_view name,

@@ -13,6 +13,7 @@
 #include "rapidjson/writer.h"
 #include "tools/cli/args.h"
 #include "tools/cli/cli.h"
+#include "tools/cli/engine_session.h"
 
 namespace retrace::cli {
 namespace {
@@ -24,14 +25,45 @@ struct Session {
   std::unique_ptr<projection::ReadModels> models;
 };
 
-absl::StatusOr<Session> Open(const Args& args) {
-  Session s;
+std::string StoreDir(const Args& args) {
   std::string dir = args.Get("db", "./.retrace");
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir;
+}
+
+// The store and the read models, for `retrace projection`.
+absl::StatusOr<Session> Open(const Args& args) {
+  Session s;
+  const std::string dir = StoreDir(args);
   ASSIGN_OR_RETURN(s.store, history::OpenRocksDbHistoryStore(dir));
-  ASSIGN_OR_RETURN(
-      s.models, projection::ReadModels::Open(s.store.get(), dir + ".sqlite"));
+  ASSIGN_OR_RETURN(s.models, projection::ReadModels::Open(s.store.get(),
+                                                          ProjectionPath(dir)));
   return s;
+}
+
+// The read models alone, for queries: they work while another process (a
+// `retrace worker` with its projection writer) holds the store.
+absl::StatusOr<Session> OpenForQueries(const Args& args) {
+  Session s;
+  ASSIGN_OR_RETURN(s.models, projection::ReadModels::OpenForQueries(
+                                 ProjectionPath(StoreDir(args))));
+  return s;
+}
+
+// "33% (step 2 of 3)" while a run is on its way (or stopped on a step),
+// "100%" once it ended successfully, "step 2 of ?" without a known total,
+// "-" before any step.
+std::string FormatProgress(const projection::RunRow& r) {
+  const bool done = r.status == "COMPLETED" || r.status == "CONTINUED_AS_NEW";
+  const std::string total =
+      r.total_steps.has_value() ? absl::StrCat(*r.total_steps) : "?";
+  const std::string step =
+      r.current_step_index >= 0 && !done
+          ? absl::StrCat("step ", r.current_step_index + 1, " of ", total)
+          : "";
+  if (!r.progress_percent.has_value()) return step.empty() ? "-" : step;
+  return absl::StrCat(*r.progress_percent, "%",
+                      step.empty() ? "" : absl::StrCat(" (", step, ")"));
 }
 
 int Fail(std::ostream& err, absl::string_view command, const absl::Status& s) {
@@ -54,6 +86,16 @@ void RunJson(Writer& w, const projection::RunRow& r) {
   str("updated_at", r.updated_at);
   w.Key("current_step_index");
   w.Int64(r.current_step_index);
+  auto optional = [&](const char* k, const std::optional<int64_t>& v) {
+    w.Key(k);
+    if (v.has_value()) {
+      w.Int64(*v);
+    } else {
+      w.Null();
+    }
+  };
+  optional("total_steps", r.total_steps);
+  optional("progress_percent", r.progress_percent);
   w.Key("steps_completed");
   w.Int64(r.steps_completed);
   w.Key("attempt");
@@ -88,23 +130,36 @@ int RunProjectionCommand(const std::vector<std::string>& argv,
     return kExitUsage;
   }
   absl::StatusOr<Session> s = Open(*args);
-  if (!s.ok()) return Fail(err, "projection", s.status());
+  if (!s.ok()) {
+    if (ErrorCode(s.status()) == "STORE_IO") {
+      err << "retrace projection: " << s.status().message()
+          << "\n(another process holds the store: a `retrace worker` keeps "
+             "the read models up to date itself, unless started with "
+             "--projection=false)\n";
+      return kExitFailure;
+    }
+    return Fail(err, "projection", s.status());
+  }
   if (command == "rebuild") {
     if (absl::Status st = s->models->Rebuild(); !st.ok())
       return Fail(err, "projection", st);
     out << "rebuilt the read models from the histories\n";
     return kExitOk;
   }
+  absl::StatusOr<projection::OutboxLag> before = s->models->Lag();
+  if (!before.ok()) return Fail(err, "projection", before.status());
+  out << "lag before: " << FormatLag(*before, absl::Now()) << "\n";
   int64_t applied = 0;
   for (;;) {
-    absl::StatusOr<int> n = s->models->ApplyOutbox(1000);
+    absl::StatusOr<int> n = s->models->ApplyOutbox();
     if (!n.ok()) return Fail(err, "projection", n.status());
     if (*n == 0) break;
     applied += *n;
   }
-  absl::StatusOr<int64_t> lag = s->models->Lag();
+  absl::StatusOr<projection::OutboxLag> lag = s->models->Lag();
   if (!lag.ok()) return Fail(err, "projection", lag.status());
-  out << "applied " << applied << " outbox rows; lag " << *lag << "\n";
+  out << "applied " << applied << " outbox rows; lag "
+      << FormatLag(*lag, absl::Now()) << "\n";
   return kExitOk;
 }
 
@@ -142,7 +197,7 @@ int RunRunsCommand(const std::vector<std::string>& argv, std::ostream& out,
     err << "retrace runs " << command << ": give one RUN id\n";
     return kExitUsage;
   }
-  absl::StatusOr<Session> s = Open(*args);
+  absl::StatusOr<Session> s = OpenForQueries(*args);
   if (!s.ok()) return Fail(err, "runs", s.status());
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
@@ -169,11 +224,11 @@ int RunRunsCommand(const std::vector<std::string>& argv, std::ostream& out,
       out << buffer.GetString() << "\n";
     } else {
       out << absl::StrFormat("%-36s %-20s %-18s %-24s %s\n", "run", "workflow",
-                             "status", "created", "step");
+                             "status", "created", "progress");
       for (const auto& r : list->runs) {
-        out << absl::StrFormat("%-36s %-20s %-18s %-24s %d\n", r.run_id,
+        out << absl::StrFormat("%-36s %-20s %-18s %-24s %s\n", r.run_id,
                                r.workflow, r.status, r.created_at,
-                               r.current_step_index);
+                               FormatProgress(r));
       }
       if (!list->next_cursor.empty())
         out << "next page: --cursor '" << list->next_cursor << "'\n";
@@ -274,7 +329,7 @@ int RunEventsCommand(const std::vector<std::string>& argv, std::ostream& out,
     err << "retrace events: --limit takes a number\n";
     return kExitUsage;
   }
-  absl::StatusOr<Session> s = Open(*args);
+  absl::StatusOr<Session> s = OpenForQueries(*args);
   if (!s.ok()) return Fail(err, "events", s.status());
   auto rows = s->models->RuntimeEvents(args->Get("namespace", "default"),
                                        args->Get("key"), args->Get("event-id"),

@@ -16,8 +16,13 @@ DIR.sqlite next to the store directory DIR.
 
 Commands:
   run        Apply the outbox (history events not yet projected) and print
-             how many rows were applied and the lag left.
+             the lag before (outbox rows, age of the oldest), how many rows
+             were applied and the lag left.
   rebuild    Drop every read-model row and rebuild them from the histories.
+
+`retrace worker` and `retrace demo` keep the read models up to date while
+they run (their --projection option); the store directory is theirs then,
+so `retrace projection` waits until they exit.
 
 Options:
   --db DIR   The store. Default: ./.retrace
@@ -26,15 +31,18 @@ Options:
 inline constexpr char kRunsUsage[] =
     R"(usage: retrace runs <command> [options]
 
-Queries over the read models (run `retrace projection run` first to bring
-them up to date).
+Queries over the read models. They are as fresh as the last projection:
+`retrace worker` keeps them up to date while it runs; otherwise run
+`retrace projection run` first. Queries open only DIR.sqlite, so they work
+while a worker holds the store.
 
 Commands:
   list                 Runs, newest first.
       --workflow NAME  --status STATUS  --from TIME  --to TIME (RFC 3339)
       --limit N        Page size. Default: 20
       --cursor C       The next_cursor of the previous page.
-  get RUN              One run with its progress.
+  get RUN              One run with its progress (percent of the top-level
+                       steps done; docs/projections.md#progress).
   steps RUN            The run's step attempts.
   logs RUN             The run's execution log (details masked).
       --page N --limit N
