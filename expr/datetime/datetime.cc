@@ -5,7 +5,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -14,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -591,20 +591,18 @@ constexpr size_t kMaxCachedPictures = 256;
 
 absl::StatusOr<std::shared_ptr<const CompiledPicture>> CachedPicture(
     absl::string_view picture) {
-  // std::mutex rather than absl::Mutex: the system Abseil is not built with
-  // TSan instrumentation, so its locking is invisible to --config=tsan.
-  static std::mutex mu;
+  ABSL_CONST_INIT static absl::Mutex mu(absl::kConstInit);
   static auto* const cache =
       new absl::flat_hash_map<std::string,
                               std::shared_ptr<const CompiledPicture>>();
   {
-    std::lock_guard<std::mutex> lock(mu);
+    absl::MutexLock lock(&mu);
     auto it = cache->find(picture);
     if (it != cache->end()) return it->second;
   }
   ASSIGN_OR_RETURN(std::shared_ptr<const CompiledPicture> compiled,
                    CompilePicture(picture));
-  std::lock_guard<std::mutex> lock(mu);
+  absl::MutexLock lock(&mu);
   if (cache->size() >= kMaxCachedPictures) cache->clear();
   cache->emplace(std::string(picture), compiled);
   return compiled;
