@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "signals/ingress.h"
+#include "signals/event.h"
 
 namespace retrace::signals {
 
