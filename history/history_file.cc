@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/json.h"
 #include "common/status.h"
 #include "common/status_macros.h"
 #include "google/protobuf/descriptor.h"
@@ -17,7 +18,6 @@
 #include "history/events.h"
 #include "history/validation.h"
 #include "rapidjson/document.h"
-#include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -29,8 +29,6 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using JsonValue = rapidjson::Value;
 using Allocator = rapidjson::Document::AllocatorType;
-
-constexpr unsigned kParseFlags = rapidjson::kParseFullPrecisionFlag;
 
 absl::Status FileInvalid(absl::string_view message) {
   return Error(absl::StatusCode::kInvalidArgument, "HISTORY_FILE_INVALID",
@@ -89,8 +87,10 @@ void RewritePayloads(JsonValue& obj, const Descriptor* d, bool to_shorthand,
         return;
       }
       rapidjson::Document parsed(&alloc);
-      parsed.Parse<kParseFlags>(bytes.data(), bytes.size());
-      if (parsed.HasParseError() || Compact(parsed) != bytes) return;
+      if (json::Parse(bytes, json::Utf8::kRequire, &parsed).IsError() ||
+          Compact(parsed) != bytes) {
+        return;
+      }
       obj.RemoveMember("data");
       JsonValue moved;
       moved.Swap(parsed);  // parsed shares obj's allocator
@@ -131,8 +131,9 @@ absl::StatusOr<std::string> EventToJsonLine(const HistoryEvent& event) {
                               " cannot be written as JSON: ", s.ToString()));
   }
   rapidjson::Document doc;
-  doc.Parse<kParseFlags>(proto_json.data(), proto_json.size());
-  if (doc.HasParseError()) return proto_json;
+  if (json::Parse(proto_json, json::Utf8::kRequire, &doc).IsError()) {
+    return proto_json;
+  }
   RewritePayloads(doc, HistoryEvent::descriptor(), /*to_shorthand=*/true,
                   doc.GetAllocator());
   return Compact(doc);
@@ -222,12 +223,20 @@ absl::StatusOr<History> ParseJson(absl::string_view contents,
   std::string text(contents);
   rapidjson::StringStream stream(text.c_str());
   FileScanner scanner(&stream);
+  // Strings must be UTF-8 (as bytes and once unescaped): they become
+  // protobuf string fields, which cannot be written or read back otherwise.
+  // The parse is recursive, bounded by the handler's depth limit: the
+  // iterative parser calls EndObject before it consumes the '}', and the
+  // scanner's offsets need it consumed.
+  json::Handler<FileScanner> handler(&scanner, json::Utf8::kRequire);
   rapidjson::Reader reader;
-  rapidjson::ParseResult ok = reader.Parse<kParseFlags>(stream, scanner);
+  rapidjson::ParseResult ok =
+      reader.Parse<json::kParseFlags | rapidjson::kParseValidateEncodingFlag>(
+          stream, handler);
   if (!ok) {
     return FileInvalid(absl::StrCat(
         "line ", LineOf(contents, ok.Offset()),
-        ": invalid JSON: ", rapidjson::GetParseError_En(ok.Code())));
+        ": invalid JSON: ", json::ErrorMessage(ok, handler.error())));
   }
   if (scanner.bad_element_offset != std::string::npos) {
     return FileInvalid(
@@ -246,8 +255,10 @@ absl::StatusOr<History> ParseJson(absl::string_view contents,
   for (const auto& [begin, end] : scanner.events) {
     const int line = LineOf(contents, begin);
     rapidjson::Document doc;
-    doc.Parse<kParseFlags>(text.data() + begin, end - begin);
-    if (doc.HasParseError() || !doc.IsObject()) {
+    if (json::Parse(absl::string_view(text).substr(begin, end - begin),
+                    json::Utf8::kRequire, &doc)
+            .IsError() ||
+        !doc.IsObject()) {
       return FileInvalid(
           absl::StrCat("line ", line, ": event is not an object"));
     }

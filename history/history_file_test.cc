@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
@@ -188,6 +189,43 @@ TEST(HistoryFileTest, RejectsMalformedJsonNamingTheLine) {
   // No events.
   EXPECT_THAT(ParseHistoryFile(JsonWithEvents({})),
               HasErrorCode("HISTORY_FILE_INVALID"));
+}
+
+// Found by tools/fuzz history_file: a JSON file whose run id held the byte
+// 0xE0 imported, but the history could not be written as a binary file and
+// read back (protobuf refuses invalid UTF-8 in string fields).
+TEST(HistoryFileTest, RejectsInvalidUtf8NamingTheLine) {
+  const std::string file = absl::StrReplaceAll(
+      JsonWithEvents({kStart}), {{"\"runId\":\"r\"", "\"runId\":\"r\xE0\""}});
+  EXPECT_THAT(ParseHistoryFile(file),
+              AllOf(HasErrorCode("HISTORY_FILE_INVALID"),
+                    StatusIs(absl::StatusCode::kInvalidArgument,
+                             HasSubstr("line 1: invalid JSON"))));
+  // Anywhere in an event, too.
+  const std::string workflow =
+      absl::StrReplaceAll(kStart, {{"\"wf\"", "\"w\xC3\""}});
+  EXPECT_THAT(ParseHistoryFile(JsonWithEvents({workflow})),
+              AllOf(HasErrorCode("HISTORY_FILE_INVALID"),
+                    StatusIs(absl::StatusCode::kInvalidArgument,
+                             HasSubstr("line 2: invalid JSON"))));
+  // Nor through an escape: a lone surrogate.
+  EXPECT_THAT(ParseHistoryFile(JsonWithEvents(
+                  {absl::StrReplaceAll(kStart, {{"\"wf\"", "\"w\\udc00\""}})})),
+              AllOf(HasErrorCode("HISTORY_FILE_INVALID"),
+                    StatusIs(absl::StatusCode::kInvalidArgument,
+                             HasSubstr("not valid UTF-8"))));
+}
+
+// A file nested far past any limit is an error, not a stack overflow.
+TEST(HistoryFileTest, RejectsDeepNestingWithoutOverflow) {
+  const int depth = 1 << 18;
+  const std::string deep = absl::StrReplaceAll(
+      kStart, {{"\"wf\"", "\"wf\", \"x\": " + std::string(depth, '[') +
+                              std::string(depth, ']')}});
+  EXPECT_THAT(ParseHistoryFile(JsonWithEvents({deep})),
+              AllOf(HasErrorCode("HISTORY_FILE_INVALID"),
+                    StatusIs(absl::StatusCode::kInvalidArgument,
+                             HasSubstr("deeper than 1000"))));
 }
 
 TEST(HistoryFileTest, RejectsOversizedPayloadOnImport) {
