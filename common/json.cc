@@ -4,19 +4,6 @@
 
 namespace retrace::json {
 
-bool IsFractionalZero(absl::string_view s) {
-  bool fractional = false;
-  for (char c : s) {
-    if (c == 'e' || c == 'E') return true;  // fractional or not: a double
-    if (c == '.') {
-      fractional = true;
-    } else if (c >= '1' && c <= '9') {
-      return false;
-    }
-  }
-  return fractional;
-}
-
 std::string ErrorMessage(const rapidjson::ParseResult& result,
                          absl::string_view handler_error) {
   if (result.Code() == rapidjson::kParseErrorTermination &&

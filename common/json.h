@@ -2,14 +2,16 @@
 // JSON that comes from users goes through here: expr::ParseJson (payloads,
 // inputs, NDJSON events), workflow definitions and history files.
 //
-//   1. Numbers. RapidJSON 1.1 (Debian's rapidjson-dev) with
-//      kParseFullPrecisionFlag misreads a number whose digits are all zero
-//      when it takes its slow path ("0e51", "0.0e-30", "0." and more than
-//      22 zeros): DiyFp::Normalize() calls __builtin_clzll(0), which is
-//      undefined; GCC builds read 0e51 as -2.48e-265, clang builds as
-//      3.38e+125. Here numbers reach the handler as text
-//      (kParseNumbersAsStringsFlag): those are ±0, every other number is
-//      converted by RapidJSON itself, exactly as before.
+//   1. Numbers. RapidJSON 1.1's (Debian's rapidjson-dev) full-precision
+//      conversion (kParseFullPrecisionFlag) gives garbage for some numbers:
+//      all-zero digits on its slow path ("0e51", "0.0e-30": GCC builds read
+//      0e51 as -2.48e-265, clang builds as 3.38e+125) and significands
+//      starting 18446744073709551615 then a digit of 5 or more
+//      ("184467440737095516159" reads as -2.0e264), both through undefined
+//      __builtin_clzll(0) in DiyFp::Normalize(). Here numbers reach the
+//      handler as text (kParseNumbersAsStringsFlag) and are converted with
+//      absl::SimpleAtoi / SimpleAtod (absl::from_chars, correctly rounded),
+//      choosing Int, Uint, Int64, Uint64 or Double as RapidJSON does.
 //   2. Strings, with Utf8::kRequire. kParseValidateEncodingFlag rejects
 //      invalid UTF-8 bytes but not escapes that decode to it: a lone
 //      surrogate "\udc00" becomes the three bytes of a WTF-8 surrogate.
@@ -37,6 +39,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
 #include "common/utf8.h"
 #include "rapidjson/document.h"
@@ -59,12 +62,33 @@ inline constexpr int kMaxDepth = 1000;
 
 // The flags a Handler needs; add others (kParseIterativeFlag, ...) to them.
 // kParseValidateEncodingFlag is the caller's choice.
-inline constexpr unsigned kParseFlags =
-    rapidjson::kParseFullPrecisionFlag | rapidjson::kParseNumbersAsStringsFlag;
+inline constexpr unsigned kParseFlags = rapidjson::kParseNumbersAsStringsFlag;
 
-// True when the number text `s` (JSON syntax) has a fraction or an exponent
-// and only zero digits before its exponent: its value is ±0.
-bool IsFractionalZero(absl::string_view s);
+// Sends the number text `s` (JSON syntax, as RapidJSON checked it) to
+// `handler` as RapidJSON would without kParseNumbersAsStringsFlag: integers
+// as Uint / Int when they fit 32 bits, else Uint64 / Int64 when they fit 64,
+// everything else as a correctly rounded Double. Returns the handler's result.
+template <typename H>
+bool SendNumber(absl::string_view s, H& handler) {
+  if (s.find_first_of(".eE") == absl::string_view::npos) {
+    if (s[0] == '-') {
+      int64_t i;
+      if (absl::SimpleAtoi(s, &i)) {
+        return i >= INT32_MIN ? handler.Int(static_cast<int>(i))
+                              : handler.Int64(i);
+      }
+    } else {
+      uint64_t u;
+      if (absl::SimpleAtoi(s, &u)) {
+        return u <= UINT32_MAX ? handler.Uint(static_cast<unsigned>(u))
+                               : handler.Uint64(u);
+      }
+    }
+  }
+  double d;
+  if (!absl::SimpleAtod(s, &d)) return false;  // not after RapidJSON's check
+  return handler.Double(d);
+}
 
 // A RapidJSON SAX handler that passes every event on to `Next` (another
 // handler, or a rapidjson::Document), repairing numbers and checking strings
@@ -84,15 +108,7 @@ class Handler {
   bool Uint64(uint64_t u) { return next_->Uint64(u); }
   bool Double(double d) { return next_->Double(d); }
   bool RawNumber(const char* s, rapidjson::SizeType n, bool /*copy*/) {
-    const absl::string_view text(s, n);
-    if (IsFractionalZero(text)) return next_->Double(s[0] == '-' ? -0.0 : 0.0);
-    // Everything else: RapidJSON's own conversion (and choice of Int, Uint,
-    // Int64, Uint64 or Double), as without kParseNumbersAsStringsFlag.
-    rapidjson::MemoryStream memory(s, n);
-    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream>
-        in(memory);
-    return !numbers_.Parse<rapidjson::kParseFullPrecisionFlag>(in, *next_)
-                .IsError();
+    return SendNumber(absl::string_view(s, n), *next_);
   }
   bool String(const char* s, rapidjson::SizeType n, bool copy) {
     return Check(s, n) && next_->String(s, n, copy);
@@ -137,7 +153,6 @@ class Handler {
   Utf8 utf8_;
   int max_depth_;
   int depth_ = 0;
-  rapidjson::Reader numbers_;
   std::string error_;
 };
 

@@ -30,11 +30,28 @@ TEST(JsonTest, ZerosWithLargeExponentsAreZero) {
   EXPECT_FALSE(std::signbit(doc[0].GetDouble()));
 }
 
+// Found by tools/fuzz ndjson (the same UBSan report, another path):
+// RapidJSON rounded a significand of 2^64 - 1 up to 0 and read
+// 184467440737095516159 as -2.0e264.
+TEST(JsonTest, SignificandsOfAllOnesAreRead) {
+  rapidjson::Document doc;
+  ASSERT_FALSE(Parse("[184467440737095516159, -18446744073709551615709551615, "
+                     "18446744073709551615.9, 1.84467440737095516159e5]",
+                     Utf8::kRequire, &doc)
+                   .IsError());
+  EXPECT_EQ(doc[0].GetDouble(), 184467440737095516159.0);
+  EXPECT_EQ(doc[1].GetDouble(), -18446744073709551615709551615.0);
+  EXPECT_EQ(doc[2].GetDouble(), 18446744073709551615.9);
+  EXPECT_EQ(doc[3].GetDouble(), 1.84467440737095516159e5);
+}
+
 TEST(JsonTest, OtherNumbersAsRapidJsonReadsThem) {
   rapidjson::Document doc;
   ASSERT_FALSE(Parse("[0, -0, 7, -7, 4294967296, -2147483649, "
                      "18446744073709551615, 18446744073709551616, 0.1, "
-                     "1e22, 1.7976931348623157e308, 5e-324, 1e-400]",
+                     "1e22, 1.7976931348623157e308, 5e-324, 1e-400, "
+                     "4294967295, -2147483648, -9223372036854775808, "
+                     "-9223372036854775809, 123456789012345678901234567890]",
                      Utf8::kRequire, &doc)
                    .IsError());
   EXPECT_TRUE(doc[0].IsUint());
@@ -54,6 +71,14 @@ TEST(JsonTest, OtherNumbersAsRapidJsonReadsThem) {
   EXPECT_EQ(doc[10].GetDouble(), 1.7976931348623157e308);
   EXPECT_EQ(doc[11].GetDouble(), 5e-324);
   EXPECT_EQ(doc[12].GetDouble(), 0.0);
+  EXPECT_TRUE(doc[13].IsUint());
+  EXPECT_EQ(doc[13].GetUint(), 4294967295u);
+  EXPECT_TRUE(doc[14].IsInt());
+  EXPECT_EQ(doc[14].GetInt(), INT32_MIN);
+  EXPECT_EQ(doc[15].GetInt64(), INT64_MIN);
+  EXPECT_TRUE(doc[16].IsDouble());
+  EXPECT_EQ(doc[16].GetDouble(), -9223372036854775809.0);
+  EXPECT_EQ(doc[17].GetDouble(), 123456789012345678901234567890.0);
 }
 
 TEST(JsonTest, RejectsInvalidUtf8BytesAndLoneSurrogateEscapes) {
