@@ -14,6 +14,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/json_util.h"
 #include "history/events.h"
 #include "history/validation.h"
@@ -212,6 +213,32 @@ struct FileScanner
   std::vector<std::pair<size_t, size_t>> events;
 };
 
+// The first field of `m` (or of a message inside it) that this version does
+// not know, as "retrace.history.StepScheduledAttributes field 6"; "" when
+// there is none. A known field number with the wrong wire type lands among
+// the unknown fields too.
+std::string FirstUnknownField(const google::protobuf::Message& m) {
+  const google::protobuf::Reflection* r = m.GetReflection();
+  const google::protobuf::UnknownFieldSet& unknown = r->GetUnknownFields(m);
+  if (!unknown.empty()) {
+    return absl::StrCat(m.GetDescriptor()->full_name(), " field ",
+                        unknown.field(0).number());
+  }
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    for (int i = 0; i < n; ++i) {
+      std::string found =
+          FirstUnknownField(f->is_repeated() ? r->GetRepeatedMessage(m, f, i)
+                                             : r->GetMessage(m, f));
+      if (!found.empty()) return found;
+    }
+  }
+  return "";
+}
+
 absl::Status ValidateHeader(const History& history) {
   RETURN_IF_ERROR(ValidateIdentifier("namespace", history.namespace_()));
   return ValidateIdentifier("run id", history.run_id());
@@ -311,7 +338,8 @@ absl::StatusOr<History> ParseBinary(absl::string_view contents,
                                       " bytes declared)"));
     }
     if (index == 0) {
-      if (!history.ParseFromString(record) || history.events_size() != 0) {
+      if (!history.ParseFromString(record) || history.events_size() != 0 ||
+          !FirstUnknownField(history).empty()) {
         return FileInvalid(absl::StrCat(where, ": the header does not parse"));
       }
       RETURN_IF_ERROR(Annotate(ValidateHeader(history), where));
@@ -323,6 +351,13 @@ absl::StatusOr<History> ParseBinary(absl::string_view contents,
     HistoryEvent* event = history.add_events();
     if (!event->ParseFromString(record)) {
       return FileInvalid(absl::StrCat(where, ": the event does not parse"));
+    }
+    // As JSON import rejects unknown fields, so does this: kept, they would
+    // vanish from a JSON export.
+    if (std::string field = FirstUnknownField(*event); !field.empty()) {
+      return FileInvalid(
+          absl::StrCat(where, ": the event has an unknown field (", field,
+                       ", or a known one with the wrong wire type)"));
     }
     RETURN_IF_ERROR(Annotate(validator->Add(*event), where));
   }

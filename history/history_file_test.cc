@@ -275,6 +275,35 @@ TEST(HistoryFileTest, RejectsMalformedBinaryNamingTheRecord) {
   // Only the magic.
   EXPECT_THAT(ParseHistoryFile("RTRCHST1"),
               HasErrorCode("HISTORY_FILE_INVALID"));
+  // Found by tools/fuzz history_file: an event with a field this version
+  // does not know (there: step_scheduled's attempt, field 6, written as
+  // length-delimited) was imported and kept as an unknown field, which a
+  // JSON export then dropped. JSON import rejects unknown fields; so does
+  // binary import now, at any depth.
+  History odd = h;
+  StepCompletedAttributes* completed =
+      odd.mutable_events(1)->mutable_step_completed();
+  completed->GetReflection()
+      ->MutableUnknownFields(completed)
+      ->AddLengthDelimited(3, "x");  // attempt is a varint
+  auto odd_bytes = FormatHistoryFile(odd, HistoryFileFormat::kBinary);
+  ASSERT_THAT(odd_bytes, IsOk());
+  EXPECT_THAT(
+      ParseHistoryFile(*odd_bytes),
+      AllOf(HasErrorCode("HISTORY_FILE_INVALID"),
+            StatusIs(absl::StatusCode::kInvalidArgument,
+                     AllOf(HasSubstr("record 2"),
+                           HasSubstr("StepCompletedAttributes field 3")))));
+  History deeper = h;
+  Payload* output =
+      deeper.mutable_events(2)->mutable_step_completed()->mutable_output();
+  output->GetReflection()->MutableUnknownFields(output)->AddVarint(99, 1);
+  auto deeper_bytes = FormatHistoryFile(deeper, HistoryFileFormat::kBinary);
+  ASSERT_THAT(deeper_bytes, IsOk());
+  EXPECT_THAT(
+      ParseHistoryFile(*deeper_bytes),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("record 3"), HasSubstr("Payload field 99"))));
   // Events out of order.
   History swapped = h;
   swapped.mutable_events()->SwapElements(1, 2);

@@ -24,10 +24,12 @@ void CheckRoundTrip(const History& h, HistoryFileFormat format) {
   absl::StatusOr<History> again = ParseHistoryFile(*file);
   FUZZ_CHECK(again.ok(), "re-import failed: " << again.status() << "\n"
                                               << *file);
-  FUZZ_CHECK(google::protobuf::util::MessageDifferencer::Equals(h, *again),
-             "re-import differs:\n"
-                 << h.DebugString() << "\nvs\n"
-                 << again->DebugString());
+  std::string diff;
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&diff);
+  FUZZ_CHECK(differencer.Compare(h, *again), "re-import differs:\n"
+                                                 << diff << "file:\n"
+                                                 << *file);
 }
 
 void FuzzHistoryFile(absl::string_view contents) {

@@ -50,10 +50,12 @@ void CheckRoundTrip(const history::History& h,
   absl::StatusOr<history::History> again = history::ParseHistoryFile(*file);
   FUZZ_CHECK(again.ok(), "re-import failed: " << again.status() << "\n"
                                               << *file);
-  FUZZ_CHECK(google::protobuf::util::MessageDifferencer::Equals(h, *again),
-             "re-import differs:\n"
-                 << h.DebugString() << "\nvs\n"
-                 << again->DebugString());
+  std::string diff;
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&diff);
+  FUZZ_CHECK(differencer.Compare(h, *again), "re-import differs:\n"
+                                                 << diff << "file:\n"
+                                                 << *file);
 }
 
 // Chooses and applies one input. Returns false when there is nothing to do.
