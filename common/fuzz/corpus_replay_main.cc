@@ -14,6 +14,8 @@
 //
 //   bazel test //runtime/fuzz:definition_fuzz_corpus_test \
 //       --test_env=FUZZ_MUTATIONS=100000 --test_env=FUZZ_SEED=7
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -181,21 +183,42 @@ class Mutator {
   std::mt19937 rng_;
 };
 
-TEST(FuzzCorpusTest, SeedCorpusThenMutations) {
-  ASSERT_FALSE(corpus_dirs->empty()) << "usage: test CORPUS_DIR...";
-  const std::vector<Seed> seeds = ReadSeeds();
-  ASSERT_FALSE(seeds.empty()) << "no seed files";
-  for (const Seed& seed : seeds) RunInput(seed.name, seed.bytes);
+struct Replay {
+  const std::vector<Seed>* seeds;
+  int64_t mutations;
+  uint32_t seed;
+};
 
-  const int64_t mutations = EnvInt("FUZZ_MUTATIONS", 2000);
-  Mutator mutator(seeds, static_cast<uint32_t>(EnvInt("FUZZ_SEED", 1)));
-  for (int64_t i = 0; i < mutations; ++i) {
+void* RunReplay(void* arg) {
+  const Replay& r = *static_cast<const Replay*>(arg);
+  for (const Seed& seed : *r.seeds) RunInput(seed.name, seed.bytes);
+  Mutator mutator(*r.seeds, r.seed);
+  for (int64_t i = 0; i < r.mutations; ++i) {
     std::string name;
     std::string input = mutator.Next(&name);
     RunInput(name, input);
   }
+  return nullptr;
+}
+
+TEST(FuzzCorpusTest, SeedCorpusThenMutations) {
+  ASSERT_FALSE(corpus_dirs->empty()) << "usage: test CORPUS_DIR...";
+  const std::vector<Seed> seeds = ReadSeeds();
+  ASSERT_FALSE(seeds.empty()) << "no seed files";
+  Replay replay{&seeds, EnvInt("FUZZ_MUTATIONS", 2000),
+                static_cast<uint32_t>(EnvInt("FUZZ_SEED", 1))};
+  // On a 64 MiB stack, as tools/fuzz runs the targets: the expression depth
+  // budget is sized for 2 MiB in optimised builds, and sanitizer builds
+  // (--config=asan) use far bigger frames.
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, size_t{64} << 20);
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(&thread, &attr, RunReplay, &replay), 0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
   std::printf("%zu seed inputs and %lld mutations ran\n", seeds.size(),
-              static_cast<long long>(mutations));
+              static_cast<long long>(replay.mutations));
 }
 
 }  // namespace
