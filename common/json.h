@@ -61,7 +61,10 @@ enum class Utf8 {
 inline constexpr int kMaxDepth = 1000;
 
 // The flags a Handler needs; add others (kParseIterativeFlag, ...) to them.
-// kParseValidateEncodingFlag is the caller's choice.
+// kParseValidateEncodingFlag is the caller's choice; with it, read from a
+// MemoryStream (bounded), not a NUL-terminated StringStream: RapidJSON's
+// validation takes all bytes of a multi-byte sequence, past the NUL when the
+// text ends inside one.
 inline constexpr unsigned kParseFlags = rapidjson::kParseNumbersAsStringsFlag;
 
 // Sends the number text `s` (JSON syntax, as RapidJSON checked it) to

@@ -19,6 +19,8 @@
 #include "history/events.h"
 #include "history/validation.h"
 #include "rapidjson/document.h"
+#include "rapidjson/encodedstream.h"
+#include "rapidjson/memorystream.h"
 #include "rapidjson/reader.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -150,10 +152,15 @@ int LineOf(absl::string_view contents, size_t offset) {
 
 // SAX handler that finds the top-level "namespace" and "runId" strings and the
 // byte range of every element of the top-level "events" array.
+// The scanner reads from memory with explicit bounds: RapidJSON's UTF-8
+// validation takes every byte of a multi-byte sequence, so a NUL-terminated
+// StringStream let a truncated sequence at the very end read past the buffer.
+using FileStream =
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream>;
+
 struct FileScanner
     : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, FileScanner> {
-  explicit FileScanner(const rapidjson::StringStream* stream)
-      : stream(stream) {}
+  explicit FileScanner(const FileStream* stream) : stream(stream) {}
 
   // Scalars: only strings matter, and only at the top level.
   bool Default() {
@@ -202,7 +209,7 @@ struct FileScanner
     return true;
   }
 
-  const rapidjson::StringStream* stream;
+  const FileStream* stream;
   int depth = 0;
   std::string key;
   bool in_events = false;
@@ -246,9 +253,8 @@ absl::Status ValidateHeader(const History& history) {
 
 absl::StatusOr<History> ParseJson(absl::string_view contents,
                                   const HistoryFileOptions& options) {
-  // The reader needs a NUL-terminated buffer.
-  std::string text(contents);
-  rapidjson::StringStream stream(text.c_str());
+  rapidjson::MemoryStream memory(contents.data(), contents.size());
+  FileStream stream(memory);
   FileScanner scanner(&stream);
   // Strings must be UTF-8 (as bytes and once unescaped): they become
   // protobuf string fields, which cannot be written or read back otherwise.
@@ -282,8 +288,8 @@ absl::StatusOr<History> ParseJson(absl::string_view contents,
   for (const auto& [begin, end] : scanner.events) {
     const int line = LineOf(contents, begin);
     rapidjson::Document doc;
-    if (json::Parse(absl::string_view(text).substr(begin, end - begin),
-                    json::Utf8::kRequire, &doc)
+    if (json::Parse(contents.substr(begin, end - begin), json::Utf8::kRequire,
+                    &doc)
             .IsError() ||
         !doc.IsObject()) {
       return FileInvalid(

@@ -216,6 +216,18 @@ TEST(HistoryFileTest, RejectsInvalidUtf8NamingTheLine) {
                              HasSubstr("not valid UTF-8"))));
 }
 
+// Found by tools/fuzz history_file (ASan: heap-buffer-overflow in RapidJSON's
+// UTF-8 validation): a file ending inside a string with the first byte of a
+// four-byte sequence made the reader take the bytes after the end of its
+// NUL-terminated copy. The reader now has explicit bounds.
+TEST(HistoryFileTest, TruncatedUtf8AtTheEndIsAnErrorNotAnOverread) {
+  for (const char* tail : {"\xF1", "\xF1\x80", "\xE2", "\xC3"}) {
+    // Exactly sized, so ASan (--config=asan) sees any read past the end.
+    const std::string file = std::string("{\"namespace\": \"d") + tail;
+    EXPECT_THAT(ParseHistoryFile(file), HasErrorCode("HISTORY_FILE_INVALID"));
+  }
+}
+
 // A file nested far past any limit is an error, not a stack overflow.
 TEST(HistoryFileTest, RejectsDeepNestingWithoutOverflow) {
   const int depth = 1 << 18;
