@@ -263,6 +263,17 @@ TEST(ExprTest, DeeplyNestedValuesAreRejectedNotCrashed) {
               HasErrorCode("EXPR_JSON_PARSE"));
 }
 
+// Found by tools/fuzz expr (UBSan: 1.36e+20 is outside the range of long):
+// $fromMillis converted any number to int64_t.
+TEST(ExprTest, FromMillisOutsideDateRangeIsUndefined) {
+  // The ISO picture keeps the last four digits of the year (expr-datetime.md).
+  EXPECT_EQ(Eval("$fromMillis(8.64e15)"), "\"5760-09-13T00:00:00.000Z\"");
+  EXPECT_EQ(Eval("$fromMillis(8.64e15 + 1)"), "");
+  EXPECT_EQ(Eval("$fromMillis(-8.64e15 - 1)"), "");
+  EXPECT_EQ(Eval("$fromMillis(135963360000633600000, '[Y]')"), "");
+  EXPECT_EQ(Eval("$fromMillis(-1e300)"), "");
+}
+
 TEST(ExprTest, PadIsLinear) {
   EXPECT_EQ(Eval("$length($pad('x', 1000000, 'ab'))"), "1000000");
 }

@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/json.h"
 #include "common/status.h"
-#include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
 
 namespace retrace::expr {
@@ -178,11 +178,11 @@ class Builder {
   bool Uint64(uint64_t u) { return Add(Value::Number(static_cast<double>(u))); }
   bool Double(double d) { return Add(Value::Number(d)); }
   bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }
+  // Nesting is limited by json::Handler (kMaxValueNesting).
   bool String(const char* s, rapidjson::SizeType len, bool) {
     return Add(Value::String(std::string(s, len)));
   }
   bool StartObject() {
-    if (stack_.size() >= kMaxValueNesting) return false;
     stack_.push_back(Frame{Value::Object(), {}});
     return true;
   }
@@ -192,7 +192,6 @@ class Builder {
   }
   bool EndObject(rapidjson::SizeType) { return Pop(); }
   bool StartArray() {
-    if (stack_.size() >= kMaxValueNesting) return false;
     stack_.push_back(Frame{Value::Array(), {}});
     return true;
   }
@@ -306,19 +305,21 @@ absl::StatusOr<Value> ParseJson(absl::string_view json) {
 
 absl::StatusOr<Value> ParseJsonStrict(absl::string_view json) {
   Builder builder;
+  // JavaScript strings may hold lone surrogates: kept as WTF-8.
+  json::Handler<Builder> handler(&builder, json::Utf8::kAllowEscapedSurrogates,
+                                 kMaxValueNesting);
   rapidjson::Reader reader;
   rapidjson::MemoryStream ms(json.data(), json.size());
   rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(
       ms);
   rapidjson::ParseResult ok =
-      reader.Parse<rapidjson::kParseFullPrecisionFlag |
-                   rapidjson::kParseStopWhenDoneFlag |
-                   rapidjson::kParseIterativeFlag>(is, builder);
+      reader.Parse<json::kParseFlags | rapidjson::kParseStopWhenDoneFlag |
+                   rapidjson::kParseIterativeFlag>(is, handler);
   if (!ok) {
     return retrace::Error(
         absl::StatusCode::kInvalidArgument, "EXPR_JSON_PARSE",
         absl::StrCat("invalid JSON at offset ", ok.Offset(), ": ",
-                     rapidjson::GetParseError_En(ok.Code())));
+                     json::ErrorMessage(ok, handler.error())));
   }
   // Only whitespace may follow the document.
   for (size_t i = is.Tell(); i < json.size(); ++i) {

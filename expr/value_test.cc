@@ -1,6 +1,7 @@
 #include "expr/value.h"
 
 #include <cmath>
+#include <string>
 
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
@@ -53,6 +54,22 @@ TEST(ValueTest, LargeObjectsUseTheIndex) {
 TEST(ValueTest, RejectsBadJson) {
   EXPECT_THAT(ParseJson("{"), HasErrorCode("EXPR_JSON_PARSE"));
   EXPECT_THAT(ParseJson("[1] x"), HasErrorCode("EXPR_JSON_PARSE"));
+}
+
+// Found by tools/fuzz ndjson: an event payload {"amount": 0e51} was read as
+// -2.48e-265 (RapidJSON's full-precision path on an all-zero significand;
+// common/json.h).
+TEST(ValueTest, ZeroWithLargeExponentIsZero) {
+  absl::StatusOr<Value> v = ParseJson(R"({"amount": 0e51, "b": -0.0e-40})");
+  ASSERT_THAT(v, IsOk());
+  EXPECT_EQ(ToJson(*v), R"({"amount":0,"b":0})");
+}
+
+TEST(ValueTest, NestingLimitAtAndPast) {
+  const std::string at =
+      std::string(kMaxValueNesting, '[') + std::string(kMaxValueNesting, ']');
+  EXPECT_THAT(ParseJson(at), IsOk());
+  EXPECT_THAT(ParseJson("[" + at + "]"), HasErrorCode("EXPR_JSON_PARSE"));
 }
 
 TEST(ValueTest, FormatsNumbersLikeJavaScript) {

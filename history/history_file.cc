@@ -8,16 +8,19 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/json.h"
 #include "common/status.h"
 #include "common/status_macros.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/json_util.h"
 #include "history/events.h"
 #include "history/validation.h"
 #include "rapidjson/document.h"
-#include "rapidjson/error/en.h"
+#include "rapidjson/encodedstream.h"
+#include "rapidjson/memorystream.h"
 #include "rapidjson/reader.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -29,8 +32,6 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using JsonValue = rapidjson::Value;
 using Allocator = rapidjson::Document::AllocatorType;
-
-constexpr unsigned kParseFlags = rapidjson::kParseFullPrecisionFlag;
 
 absl::Status FileInvalid(absl::string_view message) {
   return Error(absl::StatusCode::kInvalidArgument, "HISTORY_FILE_INVALID",
@@ -89,8 +90,10 @@ void RewritePayloads(JsonValue& obj, const Descriptor* d, bool to_shorthand,
         return;
       }
       rapidjson::Document parsed(&alloc);
-      parsed.Parse<kParseFlags>(bytes.data(), bytes.size());
-      if (parsed.HasParseError() || Compact(parsed) != bytes) return;
+      if (json::Parse(bytes, json::Utf8::kRequire, &parsed).IsError() ||
+          Compact(parsed) != bytes) {
+        return;
+      }
       obj.RemoveMember("data");
       JsonValue moved;
       moved.Swap(parsed);  // parsed shares obj's allocator
@@ -131,8 +134,9 @@ absl::StatusOr<std::string> EventToJsonLine(const HistoryEvent& event) {
                               " cannot be written as JSON: ", s.ToString()));
   }
   rapidjson::Document doc;
-  doc.Parse<kParseFlags>(proto_json.data(), proto_json.size());
-  if (doc.HasParseError()) return proto_json;
+  if (json::Parse(proto_json, json::Utf8::kRequire, &doc).IsError()) {
+    return proto_json;
+  }
   RewritePayloads(doc, HistoryEvent::descriptor(), /*to_shorthand=*/true,
                   doc.GetAllocator());
   return Compact(doc);
@@ -148,10 +152,15 @@ int LineOf(absl::string_view contents, size_t offset) {
 
 // SAX handler that finds the top-level "namespace" and "runId" strings and the
 // byte range of every element of the top-level "events" array.
+// The scanner reads from memory with explicit bounds: RapidJSON's UTF-8
+// validation takes every byte of a multi-byte sequence, so a NUL-terminated
+// StringStream let a truncated sequence at the very end read past the buffer.
+using FileStream =
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream>;
+
 struct FileScanner
     : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, FileScanner> {
-  explicit FileScanner(const rapidjson::StringStream* stream)
-      : stream(stream) {}
+  explicit FileScanner(const FileStream* stream) : stream(stream) {}
 
   // Scalars: only strings matter, and only at the top level.
   bool Default() {
@@ -200,7 +209,7 @@ struct FileScanner
     return true;
   }
 
-  const rapidjson::StringStream* stream;
+  const FileStream* stream;
   int depth = 0;
   std::string key;
   bool in_events = false;
@@ -211,6 +220,32 @@ struct FileScanner
   std::vector<std::pair<size_t, size_t>> events;
 };
 
+// The first field of `m` (or of a message inside it) that this version does
+// not know, as "retrace.history.StepScheduledAttributes field 6"; "" when
+// there is none. A known field number with the wrong wire type lands among
+// the unknown fields too.
+std::string FirstUnknownField(const google::protobuf::Message& m) {
+  const google::protobuf::Reflection* r = m.GetReflection();
+  const google::protobuf::UnknownFieldSet& unknown = r->GetUnknownFields(m);
+  if (!unknown.empty()) {
+    return absl::StrCat(m.GetDescriptor()->full_name(), " field ",
+                        unknown.field(0).number());
+  }
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    for (int i = 0; i < n; ++i) {
+      std::string found =
+          FirstUnknownField(f->is_repeated() ? r->GetRepeatedMessage(m, f, i)
+                                             : r->GetMessage(m, f));
+      if (!found.empty()) return found;
+    }
+  }
+  return "";
+}
+
 absl::Status ValidateHeader(const History& history) {
   RETURN_IF_ERROR(ValidateIdentifier("namespace", history.namespace_()));
   return ValidateIdentifier("run id", history.run_id());
@@ -218,16 +253,23 @@ absl::Status ValidateHeader(const History& history) {
 
 absl::StatusOr<History> ParseJson(absl::string_view contents,
                                   const HistoryFileOptions& options) {
-  // The reader needs a NUL-terminated buffer.
-  std::string text(contents);
-  rapidjson::StringStream stream(text.c_str());
+  rapidjson::MemoryStream memory(contents.data(), contents.size());
+  FileStream stream(memory);
   FileScanner scanner(&stream);
+  // Strings must be UTF-8 (as bytes and once unescaped): they become
+  // protobuf string fields, which cannot be written or read back otherwise.
+  // The parse is recursive, bounded by the handler's depth limit: the
+  // iterative parser calls EndObject before it consumes the '}', and the
+  // scanner's offsets need it consumed.
+  json::Handler<FileScanner> handler(&scanner, json::Utf8::kRequire);
   rapidjson::Reader reader;
-  rapidjson::ParseResult ok = reader.Parse<kParseFlags>(stream, scanner);
+  rapidjson::ParseResult ok =
+      reader.Parse<json::kParseFlags | rapidjson::kParseValidateEncodingFlag>(
+          stream, handler);
   if (!ok) {
     return FileInvalid(absl::StrCat(
         "line ", LineOf(contents, ok.Offset()),
-        ": invalid JSON: ", rapidjson::GetParseError_En(ok.Code())));
+        ": invalid JSON: ", json::ErrorMessage(ok, handler.error())));
   }
   if (scanner.bad_element_offset != std::string::npos) {
     return FileInvalid(
@@ -246,8 +288,10 @@ absl::StatusOr<History> ParseJson(absl::string_view contents,
   for (const auto& [begin, end] : scanner.events) {
     const int line = LineOf(contents, begin);
     rapidjson::Document doc;
-    doc.Parse<kParseFlags>(text.data() + begin, end - begin);
-    if (doc.HasParseError() || !doc.IsObject()) {
+    if (json::Parse(contents.substr(begin, end - begin), json::Utf8::kRequire,
+                    &doc)
+            .IsError() ||
+        !doc.IsObject()) {
       return FileInvalid(
           absl::StrCat("line ", line, ": event is not an object"));
     }
@@ -300,7 +344,8 @@ absl::StatusOr<History> ParseBinary(absl::string_view contents,
                                       " bytes declared)"));
     }
     if (index == 0) {
-      if (!history.ParseFromString(record) || history.events_size() != 0) {
+      if (!history.ParseFromString(record) || history.events_size() != 0 ||
+          !FirstUnknownField(history).empty()) {
         return FileInvalid(absl::StrCat(where, ": the header does not parse"));
       }
       RETURN_IF_ERROR(Annotate(ValidateHeader(history), where));
@@ -312,6 +357,13 @@ absl::StatusOr<History> ParseBinary(absl::string_view contents,
     HistoryEvent* event = history.add_events();
     if (!event->ParseFromString(record)) {
       return FileInvalid(absl::StrCat(where, ": the event does not parse"));
+    }
+    // As JSON import rejects unknown fields, so does this: kept, they would
+    // vanish from a JSON export.
+    if (std::string field = FirstUnknownField(*event); !field.empty()) {
+      return FileInvalid(
+          absl::StrCat(where, ": the event has an unknown field (", field,
+                       ", or a known one with the wrong wire type)"));
     }
     RETURN_IF_ERROR(Annotate(validator->Add(*event), where));
   }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
@@ -190,6 +191,55 @@ TEST(HistoryFileTest, RejectsMalformedJsonNamingTheLine) {
               HasErrorCode("HISTORY_FILE_INVALID"));
 }
 
+// Found by tools/fuzz history_file: a JSON file whose run id held the byte
+// 0xE0 imported, but the history could not be written as a binary file and
+// read back (protobuf refuses invalid UTF-8 in string fields).
+TEST(HistoryFileTest, RejectsInvalidUtf8NamingTheLine) {
+  const std::string file = absl::StrReplaceAll(
+      JsonWithEvents({kStart}), {{"\"runId\":\"r\"", "\"runId\":\"r\xE0\""}});
+  EXPECT_THAT(ParseHistoryFile(file),
+              AllOf(HasErrorCode("HISTORY_FILE_INVALID"),
+                    StatusIs(absl::StatusCode::kInvalidArgument,
+                             HasSubstr("line 1: invalid JSON"))));
+  // Anywhere in an event, too.
+  const std::string workflow =
+      absl::StrReplaceAll(kStart, {{"\"wf\"", "\"w\xC3\""}});
+  EXPECT_THAT(ParseHistoryFile(JsonWithEvents({workflow})),
+              AllOf(HasErrorCode("HISTORY_FILE_INVALID"),
+                    StatusIs(absl::StatusCode::kInvalidArgument,
+                             HasSubstr("line 2: invalid JSON"))));
+  // Nor through an escape: a lone surrogate.
+  EXPECT_THAT(ParseHistoryFile(JsonWithEvents(
+                  {absl::StrReplaceAll(kStart, {{"\"wf\"", "\"w\\udc00\""}})})),
+              AllOf(HasErrorCode("HISTORY_FILE_INVALID"),
+                    StatusIs(absl::StatusCode::kInvalidArgument,
+                             HasSubstr("not valid UTF-8"))));
+}
+
+// Found by tools/fuzz history_file (ASan: heap-buffer-overflow in RapidJSON's
+// UTF-8 validation): a file ending inside a string with the first byte of a
+// four-byte sequence made the reader take the bytes after the end of its
+// NUL-terminated copy. The reader now has explicit bounds.
+TEST(HistoryFileTest, TruncatedUtf8AtTheEndIsAnErrorNotAnOverread) {
+  for (const char* tail : {"\xF1", "\xF1\x80", "\xE2", "\xC3"}) {
+    // Exactly sized, so ASan (--config=asan) sees any read past the end.
+    const std::string file = std::string("{\"namespace\": \"d") + tail;
+    EXPECT_THAT(ParseHistoryFile(file), HasErrorCode("HISTORY_FILE_INVALID"));
+  }
+}
+
+// A file nested far past any limit is an error, not a stack overflow.
+TEST(HistoryFileTest, RejectsDeepNestingWithoutOverflow) {
+  const int depth = 1 << 18;
+  const std::string deep = absl::StrReplaceAll(
+      kStart, {{"\"wf\"", "\"wf\", \"x\": " + std::string(depth, '[') +
+                              std::string(depth, ']')}});
+  EXPECT_THAT(ParseHistoryFile(JsonWithEvents({deep})),
+              AllOf(HasErrorCode("HISTORY_FILE_INVALID"),
+                    StatusIs(absl::StatusCode::kInvalidArgument,
+                             HasSubstr("deeper than 1000"))));
+}
+
 TEST(HistoryFileTest, RejectsOversizedPayloadOnImport) {
   History h;
   h.set_namespace_("default");
@@ -237,6 +287,35 @@ TEST(HistoryFileTest, RejectsMalformedBinaryNamingTheRecord) {
   // Only the magic.
   EXPECT_THAT(ParseHistoryFile("RTRCHST1"),
               HasErrorCode("HISTORY_FILE_INVALID"));
+  // Found by tools/fuzz history_file: an event with a field this version
+  // does not know (there: step_scheduled's attempt, field 6, written as
+  // length-delimited) was imported and kept as an unknown field, which a
+  // JSON export then dropped. JSON import rejects unknown fields; so does
+  // binary import now, at any depth.
+  History odd = h;
+  StepCompletedAttributes* completed =
+      odd.mutable_events(1)->mutable_step_completed();
+  completed->GetReflection()
+      ->MutableUnknownFields(completed)
+      ->AddLengthDelimited(3, "x");  // attempt is a varint
+  auto odd_bytes = FormatHistoryFile(odd, HistoryFileFormat::kBinary);
+  ASSERT_THAT(odd_bytes, IsOk());
+  EXPECT_THAT(
+      ParseHistoryFile(*odd_bytes),
+      AllOf(HasErrorCode("HISTORY_FILE_INVALID"),
+            StatusIs(absl::StatusCode::kInvalidArgument,
+                     AllOf(HasSubstr("record 2"),
+                           HasSubstr("StepCompletedAttributes field 3")))));
+  History deeper = h;
+  Payload* output =
+      deeper.mutable_events(2)->mutable_step_completed()->mutable_output();
+  output->GetReflection()->MutableUnknownFields(output)->AddVarint(99, 1);
+  auto deeper_bytes = FormatHistoryFile(deeper, HistoryFileFormat::kBinary);
+  ASSERT_THAT(deeper_bytes, IsOk());
+  EXPECT_THAT(
+      ParseHistoryFile(*deeper_bytes),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("record 3"), HasSubstr("Payload field 99"))));
   // Events out of order.
   History swapped = h;
   swapped.mutable_events()->SwapElements(1, 2);

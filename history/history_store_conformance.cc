@@ -263,6 +263,11 @@ TEST_P(HistoryStoreConformanceTest, RejectsMalformedAppends) {
               HasErrorCode("INVALID_IDENTIFIER"));
   EXPECT_THAT(store_->Append(Request("r", 1, {RunStarted()}, "")),
               HasErrorCode("INVALID_IDENTIFIER"));
+  // Not UTF-8: the run's RunInfo could not be parsed back.
+  EXPECT_THAT(store_->Append(Request("r\xE0", 1, {RunStarted()})),
+              HasErrorCode("INVALID_IDENTIFIER"));
+  EXPECT_THAT(store_->Append(Request("r", 1, {RunStarted()}, "ns\xED\xB0\x80")),
+              HasErrorCode("INVALID_IDENTIFIER"));
   EXPECT_THAT(store_->Append(Request(std::string(256, 'x'), 1, {RunStarted()})),
               HasErrorCode("INVALID_IDENTIFIER"));
   EXPECT_THAT(store_->Append(Request(std::string(255, 'x'), 1, {RunStarted()})),

@@ -6,6 +6,7 @@
 #include "absl/time/time.h"
 #include "common/status.h"
 #include "common/status_macros.h"
+#include "common/utf8.h"
 #include "history/events.h"
 
 namespace retrace::history {
@@ -39,6 +40,12 @@ absl::Status ValidateIdentifier(absl::string_view what,
           absl::StrCat(what, " has control byte 0x",
                        absl::Hex(c, absl::kZeroPad2), " at offset ", i));
     }
+  }
+  // Identifiers are protobuf string fields (RunInfo, events): protobuf does
+  // not parse back one that is not UTF-8.
+  if (!IsValidUtf8(value)) {
+    return Invalid("INVALID_IDENTIFIER",
+                   absl::StrCat(what, " is not valid UTF-8"));
   }
   return absl::OkStatus();
 }

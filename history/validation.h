@@ -2,7 +2,8 @@
 // every HistoryStore implementation on append and by history file import.
 //
 // Rules (docs/history-format.md):
-//   - identifiers (namespace, run id) are 1..255 bytes with no control bytes;
+//   - identifiers (namespace, run id) are 1..255 bytes of UTF-8 with no
+//     control bytes;
 //   - event ids are dense and 1-based; event 1 is run_started, and run_started
 //     appears nowhere else;
 //   - every event has attributes and an event_time, and times never decrease;

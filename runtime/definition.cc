@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "common/json.h"
 #include "common/status.h"
 #include "rapidjson/document.h"
-#include "rapidjson/error/en.h"
 #include "runtime/duration.h"
 
 namespace retrace::runtime {
@@ -81,12 +81,16 @@ class Parser {
       result.problems = std::move(problems_);
       return result;
     }
+    // Strings must be UTF-8: names, ids and actions end up in protobuf
+    // string fields of the run's history.
     rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseFullPrecisionFlag>(json.data(), json.size());
-    if (doc.HasParseError()) {
+    std::string error;
+    rapidjson::ParseResult parsed =
+        json::Parse(json, json::Utf8::kRequire, &doc, &error);
+    if (parsed.IsError()) {
       Add("", "DEF_JSON_INVALID",
-          absl::StrCat("not valid JSON at byte ", doc.GetErrorOffset(), ": ",
-                       rapidjson::GetParseError_En(doc.GetParseError())));
+          absl::StrCat("not valid JSON at byte ", parsed.Offset(), ": ",
+                       error));
     } else if (!doc.IsObject()) {
       Add("", "DEF_FIELD_TYPE",
           absl::StrCat("a definition is a JSON object, not ",

@@ -180,6 +180,31 @@ TEST(DefinitionTest, EveryValidationCode) {
       Contains(Field(&Problem::code, "DEF_TOO_MANY_STEPS")));
 }
 
+// Found by tools/fuzz definition: an event name holding bytes that are not
+// UTF-8 was accepted, and the run's history could not be exported and
+// imported back unchanged (protobuf string fields must be UTF-8).
+TEST(DefinitionTest, RejectsStringsThatAreNotUtf8) {
+  EXPECT_THAT(Problems(WithSteps("[{\"id\": \"w\", \"type\": \"event.wait\", "
+                                 "\"event\": \"a\xFF\xFE\"}]")),
+              Contains(P{"", "DEF_JSON_INVALID"}));
+  // Nor through an escape: a lone surrogate.
+  EXPECT_THAT(Problems(WithSteps(
+                  R"([{"id": "a", "type": "action", "action": "x\udc00"}])")),
+              Contains(P{"", "DEF_JSON_INVALID"}));
+  EXPECT_THAT(Problems(WithSteps(
+                  R"([{"id": "a", "type": "action", "action": "\u00e9"}])")),
+              SizeIs(0));
+}
+
+// A document nested far past any limit is a problem, not a stack overflow.
+TEST(DefinitionTest, RejectsDeepNestingWithoutOverflow) {
+  const int depth = 1 << 18;
+  const std::string deep =
+      absl::StrCat(R"({"name": "wf", "version": "1", "x": )",
+                   std::string(depth, '['), std::string(depth, ']'), "}");
+  EXPECT_THAT(Problems(deep), Contains(P{"", "DEF_JSON_INVALID"}));
+}
+
 TEST(DefinitionTest, SurvivesGarbage) {
   // A crude fuzz: every prefix of a valid definition, and byte flips.
   const std::string valid = WithSteps(

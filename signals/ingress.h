@@ -34,17 +34,9 @@
 #include "history/history_store.h"
 #include "runtime/engine.h"
 #include "signals/correlation.h"
+#include "signals/event.h"
 
 namespace retrace::signals {
-
-struct Event {
-  std::string id;  // required, unique per namespace
-  std::string name;
-  std::string ns = "default";
-  std::string payload_json = "null";
-  std::string correlation_key;  // optional explicit key
-  std::optional<absl::Time> occurred_at;
-};
 
 struct IngestResult {
   std::string event_id;

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/status.h"
+#include "common/utf8.h"
 #include "expr/value.h"
 
 namespace retrace::signals {
@@ -40,6 +41,13 @@ absl::StatusOr<Event> ParseEventLine(absl::string_view line,
                       : absl::OkStatus();
     }
     if (v->IsString()) {
+      // These strings become protobuf string fields (histories, audit
+      // records), which must be UTF-8; JSON escapes can produce lone
+      // surrogates, which are not.
+      if (!IsValidUtf8(v->str())) {
+        return Bad("EVENT_FIELD_TYPE",
+                   absl::StrCat("\"", field, "\" is not valid UTF-8"));
+      }
       *out = v->str();
     } else if (v->IsNumber() && std::string(field) == "correlation_key") {
       *out = expr::FormatNumber(v->number());

@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "signals/ingress.h"
+#include "signals/event.h"
 
 namespace retrace::signals {
 
@@ -21,7 +21,8 @@ struct LineLimits {
 };
 
 // Parses one line. Errors (kInvalidArgument): EVENT_INVALID_JSON,
-// EVENT_FIELD_MISSING, EVENT_FIELD_TYPE, EVENT_LINE_TOO_LONG.
+// EVENT_FIELD_MISSING, EVENT_FIELD_TYPE (also for a string field that is not
+// valid UTF-8, e.g. through a lone surrogate escape), EVENT_LINE_TOO_LONG.
 absl::StatusOr<Event> ParseEventLine(absl::string_view line,
                                      absl::string_view default_ns,
                                      const LineLimits& limits = {});

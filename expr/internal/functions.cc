@@ -1305,6 +1305,11 @@ absl::StatusOr<Value> FnMillis(CallContext& ctx, Args&) {
 
 absl::StatusOr<Value> FnFromMillis(CallContext& ctx, Args& a) {
   if (Arg(a, 0).IsUndefined()) return Value();
+  // Outside JavaScript's date range, undefined, as $toMillis gives there
+  // (jsonata-js prints NaN fields or throws a RangeError). Past the range of
+  // int64_t the conversion below would be undefined behaviour.
+  constexpr double kMaxJsMillis = 8.64e15;
+  if (!(std::fabs(a[0].number()) <= kMaxJsMillis)) return Value();
   std::string picture = Arg(a, 1).IsString() ? a[1].str() : "";
   std::string tz = Arg(a, 2).IsString() ? a[2].str() : "";
   absl::StatusOr<std::string> s = datetime::FormatMillis(
