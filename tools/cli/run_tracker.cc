@@ -30,7 +30,9 @@ class RunTracker::TrackingEngine final : public ForwardingEngine {
     auto response = ForwardingEngine::CompleteTask(r);
     if (response.ok() && response->has_next_task())
       Claimed(response->next_task());
-    AfterOutcome(r.token());
+    AfterOutcome(r.token(), response.ok() && response->has_next_task()
+                                ? response->next_task().run_id()
+                                : "");
     return response;
   }
   absl::StatusOr<runtime::FailTaskResponse> FailTask(
@@ -38,7 +40,9 @@ class RunTracker::TrackingEngine final : public ForwardingEngine {
     auto response = ForwardingEngine::FailTask(r);
     if (response.ok() && response->has_next_task())
       Claimed(response->next_task());
-    AfterOutcome(r.token());
+    AfterOutcome(r.token(), response.ok() && response->has_next_task()
+                                ? response->next_task().run_id()
+                                : "");
     return response;
   }
 
@@ -49,7 +53,10 @@ class RunTracker::TrackingEngine final : public ForwardingEngine {
     tracker_->token_runs_[task.token()] = task.run_id();
   }
 
-  void AfterOutcome(const std::string& token) {
+  // `next_run` is the run of the task handed out with the outcome's
+  // response, if any: a run that was just given its next task is still open,
+  // so describing it would only cost a read.
+  void AfterOutcome(const std::string& token, const std::string& next_run) {
     std::string run_id;
     {
       absl::MutexLock lock(&tracker_->mu_);
@@ -58,6 +65,7 @@ class RunTracker::TrackingEngine final : public ForwardingEngine {
       run_id = std::move(it->second);
       tracker_->token_runs_.erase(it);
     }
+    if (run_id == next_run) return;
     tracker_->Check(run_id);
   }
 

@@ -3,7 +3,8 @@
 // It wraps an Engine (TrackingEngine) that forwards every call unchanged and,
 // whenever a worker's CompleteTask or FailTask returns, describes that run
 // once: a run that reached a terminal status is marked finished at that
-// moment. A sweep thread describes every still-open run each
+// moment. (Not when the response handed the worker that run's next task:
+// such a run is still open.) A sweep thread describes every still-open run each
 // `sweep_interval`, for runs that end without a task (a wait timing out, a
 // cancel). A run's latency is from Track() (called just before StartRun) to
 // the DescribeRun that first showed it terminal, so it includes the commit of
