@@ -161,6 +161,15 @@ class HistoryStore {
   // fails the same way; reads keep working.
   virtual absl::StatusOr<RunInfo> Append(const AppendRequest& request) = 0;
 
+  // Appends to several runs (each at most once) and commits `writes`, all in
+  // one atomic batch: one WAL sync for the lot. Returns each run's updated
+  // RunInfo, in request order. Fails as Append, writing nothing, if any
+  // request would fail; the error names its run. Stores that cannot batch
+  // answer kUnimplemented / STORE_NO_BATCH (the default).
+  virtual absl::StatusOr<std::vector<RunInfo>> AppendBatch(
+      const std::vector<AppendRequest>& requests,
+      const std::vector<Mutation>& writes);
+
   // Commits `writes` atomically, without touching any history. Fails as
   // Append with STORAGE_FAILED.
   virtual absl::Status Write(const std::vector<Mutation>& writes) = 0;
@@ -197,6 +206,10 @@ class HistoryStore {
                                             absl::string_view start,
                                             absl::string_view end) = 0;
 };
+
+// For AppendBatch implementations: kInvalidArgument / INVALID_BATCH when a
+// run appears twice in `requests`.
+absl::Status CheckDistinctRuns(const std::vector<AppendRequest>& requests);
 
 }  // namespace retrace::history
 

@@ -362,6 +362,41 @@ TEST_P(HistoryStoreConformanceTest, ExtraWritesCommitWithEvents) {
   EXPECT_EQ(all, 3);
 }
 
+TEST_P(HistoryStoreConformanceTest, AppendBatchCommitsAllRunsOrNothing) {
+  ASSERT_THAT(store_->Append(Request("a", 1, SimpleHistory(2))), IsOk());
+  AppendRequest a = Request("a", 3, {StepCompleted(3, TestTime(3), "s")});
+  a.writes.push_back(Mutation::Put(KeySpace::kTasks, "q/a", "a"));
+  AppendRequest b = Request("b", 1, SimpleHistory(1));
+  auto infos = store_->AppendBatch(
+      {a, b}, {Mutation::Put(KeySpace::kAudit, "signal/e1", "audit")});
+  ASSERT_THAT(infos, IsOk());
+  ASSERT_THAT(*infos, SizeIs(2));
+  EXPECT_EQ((*infos)[0].next_event_id(), 4);
+  EXPECT_EQ((*infos)[1].next_event_id(), 2);
+  EXPECT_EQ(store_->GetRunInfo("default", "a")->next_event_id(), 4);
+  EXPECT_THAT(ReadAll(*store_, "default", "b"), SizeIs(1));
+  EXPECT_EQ(**store_->Get(KeySpace::kTasks, "q/a"), "a");
+  EXPECT_EQ(**store_->Get(KeySpace::kAudit, "signal/e1"), "audit");
+
+  // One stale request: nothing of the batch is written.
+  AppendRequest c = Request("c", 1, SimpleHistory(1));
+  AppendRequest stale = Request("a", 3, {StepCompleted(3, TestTime(3), "s")});
+  EXPECT_THAT(store_->AppendBatch({c, stale},
+                                  {Mutation::Put(KeySpace::kAudit, "x", "y")}),
+              HasErrorCode("HISTORY_CONFLICT"));
+  EXPECT_THAT(store_->GetRunInfo("default", "c"),
+              HasErrorCode("RUN_NOT_FOUND"));
+  EXPECT_FALSE(store_->Get(KeySpace::kAudit, "x")->has_value());
+  EXPECT_EQ(store_->GetRunInfo("default", "a")->next_event_id(), 4);
+
+  // A run twice in one batch is refused.
+  EXPECT_THAT(store_->AppendBatch({c, Request("c", 1, SimpleHistory(1))}, {}),
+              AllOf(StatusIs(absl::StatusCode::kInvalidArgument),
+                    HasErrorCode("INVALID_BATCH")));
+  EXPECT_THAT(store_->GetRunInfo("default", "c"),
+              HasErrorCode("RUN_NOT_FOUND"));
+}
+
 TEST_P(HistoryStoreConformanceTest, ListsRunsWithCursorPerNamespace) {
   for (int i = 0; i < 25; ++i) {
     ASSERT_THAT(store_->Append(Request(absl::StrCat("run-", 100 + i), 1,

@@ -73,6 +73,32 @@ class InMemoryHistoryStore : public HistoryStore {
     return info;
   }
 
+  absl::StatusOr<std::vector<RunInfo>> AppendBatch(
+      const std::vector<AppendRequest>& requests,
+      const std::vector<Mutation>& writes) override {
+    RETURN_IF_ERROR(CheckDistinctRuns(requests));
+    absl::MutexLock lock(&mu_);
+    std::vector<RunInfo> infos;
+    for (const AppendRequest& request : requests) {
+      auto it = runs_.find(RunKey(request.ns, request.run_id));
+      ASSIGN_OR_RETURN(RunInfo info,
+                       ValidateAppend(it == runs_.end() ? nullptr : &it->second,
+                                      request, options_));
+      infos.push_back(std::move(info));
+    }
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const AppendRequest& request = requests[i];
+      for (const HistoryEvent& event : request.events) {
+        events_[HistoryKey(request.ns, request.run_id, event.event_id())] =
+            event;
+      }
+      ApplyLocked(request.writes);
+      runs_[RunKey(request.ns, request.run_id)] = infos[i];
+    }
+    ApplyLocked(writes);
+    return infos;
+  }
+
   absl::Status Write(const std::vector<Mutation>& writes) override {
     absl::MutexLock lock(&mu_);
     ApplyLocked(writes);

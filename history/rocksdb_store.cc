@@ -1,5 +1,6 @@
 #include "history/rocksdb_store.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <functional>
@@ -8,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
@@ -206,22 +208,9 @@ class RocksDbHistoryStore : public HistoryStore {
     const std::string run_key = RunKey(request.ns, request.run_id);
     const size_t stripe = absl::Hash<std::string>()(run_key) % kLockStripes;
     absl::MutexLock lock(&stripes_[stripe]);
-    std::optional<RunInfo> stored;
-    ASSIGN_OR_RETURN(bool exists, ReadRunInfo(stripe, run_key, request.ns,
-                                              request.run_id, &stored));
-    ASSIGN_OR_RETURN(RunInfo info, ValidateAppend(exists ? &*stored : nullptr,
-                                                  request, options_));
-
     rocksdb::WriteBatch batch;
-    std::string buffer;
-    for (const HistoryEvent& event : request.events) {
-      buffer.clear();
-      event.SerializeToString(&buffer);
-      batch.Put(history_cf(),
-                HistoryKey(request.ns, request.run_id, event.event_id()),
-                buffer);
-    }
-    batch.Put(runs_cf(), run_key, info.SerializeAsString());
+    ASSIGN_OR_RETURN(RunInfo info,
+                     PrepareAppend(request, stripe, run_key, &batch));
     AddWrites(request.writes, &batch);
     absl::Status committed = Commit(
         &batch,
@@ -234,6 +223,51 @@ class RocksDbHistoryStore : public HistoryStore {
     }
     RememberRunInfo(stripe, run_key, info);
     return info;
+  }
+
+  absl::StatusOr<std::vector<RunInfo>> AppendBatch(
+      const std::vector<AppendRequest>& requests,
+      const std::vector<Mutation>& writes) override {
+    RETURN_IF_ERROR(RefuseIfFailed(
+        absl::StrCat("appending to ", requests.size(), " runs")));
+    RETURN_IF_ERROR(CheckDistinctRuns(requests));
+    std::vector<std::string> run_keys;
+    std::vector<size_t> stripes;
+    for (const AppendRequest& r : requests) {
+      run_keys.push_back(RunKey(r.ns, r.run_id));
+      stripes.push_back(absl::Hash<std::string>()(run_keys.back()) %
+                        kLockStripes);
+    }
+    // Stripes in order, each once: no deadlock with other batches.
+    std::vector<size_t> order = stripes;
+    std::sort(order.begin(), order.end());
+    order.erase(std::unique(order.begin(), order.end()), order.end());
+    for (size_t stripe : order) stripes_[stripe].Lock();
+    absl::Cleanup unlock = [&] {
+      for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        stripes_[*it].Unlock();
+      }
+    };
+    rocksdb::WriteBatch batch;
+    std::vector<RunInfo> infos;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      ASSIGN_OR_RETURN(RunInfo info, PrepareAppend(requests[i], stripes[i],
+                                                   run_keys[i], &batch));
+      AddWrites(requests[i].writes, &batch);
+      infos.push_back(std::move(info));
+    }
+    AddWrites(writes, &batch);
+    absl::Status committed =
+        Commit(&batch, absl::StrCat("appending to ", requests.size(), " runs"));
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (committed.ok()) {
+        RememberRunInfo(stripes[i], run_keys[i], infos[i]);
+      } else {
+        ForgetRunInfo(stripes[i], run_keys[i]);
+      }
+    }
+    RETURN_IF_ERROR(committed);
+    return infos;
   }
 
   absl::Status Write(const std::vector<Mutation>& writes) override {
@@ -340,6 +374,29 @@ class RocksDbHistoryStore : public HistoryStore {
   rocksdb::ColumnFamilyHandle* runs_cf() const { return handles_[2]; }
   rocksdb::ColumnFamilyHandle* space_cf(KeySpace space) const {
     return handles_[3 + static_cast<int>(space)];
+  }
+
+  // Checks `request` against the run's stored info (the caller holds the
+  // run's stripe) and adds its events and new run info to `batch`.
+  absl::StatusOr<RunInfo> PrepareAppend(const AppendRequest& request,
+                                        size_t stripe,
+                                        const std::string& run_key,
+                                        rocksdb::WriteBatch* batch) {
+    std::optional<RunInfo> stored;
+    ASSIGN_OR_RETURN(bool exists, ReadRunInfo(stripe, run_key, request.ns,
+                                              request.run_id, &stored));
+    ASSIGN_OR_RETURN(RunInfo info, ValidateAppend(exists ? &*stored : nullptr,
+                                                  request, options_));
+    std::string buffer;
+    for (const HistoryEvent& event : request.events) {
+      buffer.clear();
+      event.SerializeToString(&buffer);
+      batch->Put(history_cf(),
+                 HistoryKey(request.ns, request.run_id, event.event_id()),
+                 buffer);
+    }
+    batch->Put(runs_cf(), run_key, info.SerializeAsString());
+    return info;
   }
 
   // The run infos of recently appended runs, per lock stripe: every append

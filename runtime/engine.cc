@@ -460,51 +460,82 @@ class EngineImpl : public Engine {
   absl::StatusOr<SignalRunResponse> SignalRun(
       const SignalRunRequest& request) override {
     SignalRunResponse response;
-    std::string payload =
-        request.payload_json().empty() ? "null" : request.payload_json();
-    if (static_cast<int64_t>(payload.size()) > options_.max_payload_bytes) {
-      return Invalid(
-          "PAYLOAD_TOO_LARGE",
-          absl::StrCat("signal payload is ", payload.size(), " bytes, limit ",
-                       options_.max_payload_bytes, " bytes"));
-    }
-    if (request.event_name().empty()) {
-      return Invalid("INVALID_IDENTIFIER", "the event name is empty");
-    }
-    RETURN_IF_ERROR(Transition(
-        request.namespace_(), request.run_id(),
-        [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
-          RETURN_IF_ERROR(RequireActive(run));
-          // The same event id reaches a run at most once.
-          if (!request.signal_id().empty() &&
-              std::find(run.record.recent_signal_ids().begin(),
-                        run.record.recent_signal_ids().end(),
-                        request.signal_id()) !=
-                  run.record.recent_signal_ids().end()) {
-            response.set_duplicate(true);
-            return std::vector<HistoryEvent>{};
-          }
-          HistoryEvent e;
-          auto* s = e.mutable_signal_received();
-          s->set_signal_id(request.signal_id());
-          s->set_event_name(request.event_name());
-          *s->mutable_payload() = history::JsonPayload(payload);
-          s->set_correlation_key(request.correlation_key());
-          s->set_key_source(request.key_source());
-          s->set_identity(request.identity());
-          return std::vector<HistoryEvent>{e};
-        },
-        [&](LoadedRun& run, const OpenWork& before) {
-          // Delivered: the signal closed a wait (or ended the run).
-          OpenWork after = run.interpreter->open_work();
-          bool closed = run.interpreter->finished();
-          for (const std::string& id : before.wait_ids) {
-            closed |= std::find(after.wait_ids.begin(), after.wait_ids.end(),
-                                id) == after.wait_ids.end();
-          }
-          response.set_delivered(closed);
-        }));
+    std::string payload;
+    RETURN_IF_ERROR(CheckSignal(request, &payload));
+    RETURN_IF_ERROR(Transition(request.namespace_(), request.run_id(),
+                               SignalInputs(request, payload, &response),
+                               [&](LoadedRun& run, const OpenWork& before) {
+                                 response.set_delivered(Delivered(run, before));
+                               }));
     return response;
+  }
+
+  absl::StatusOr<std::vector<absl::StatusOr<SignalRunResponse>>> SignalRuns(
+      const std::vector<SignalRunRequest>& requests,
+      const SignalRows& rows) override {
+    std::vector<absl::StatusOr<SignalRunResponse>> results(requests.size());
+    std::vector<absl::Mutex*> locks;
+    absl::flat_hash_set<std::pair<std::string, std::string>> runs;
+    for (const SignalRunRequest& r : requests) {
+      if (!runs.insert({r.namespace_(), r.run_id()}).second) {
+        return Invalid("INVALID_BATCH",
+                       absl::StrCat("run ", RunName(r.namespace_(), r.run_id()),
+                                    " appears twice in one batch"));
+      }
+      locks.push_back(&RunLock(r.namespace_(), r.run_id()));
+    }
+    // Each stripe once, in address order: no deadlock with other batches.
+    std::sort(locks.begin(), locks.end());
+    locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
+    for (absl::Mutex* mu : locks) mu->Lock();
+    auto unlock = absl::MakeCleanup([&] {
+      for (auto it = locks.rbegin(); it != locks.rend(); ++it) (*it)->Unlock();
+    });
+    std::vector<Prepared> prepared;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const SignalRunRequest& request = requests[i];
+      std::string payload;
+      if (absl::Status s = CheckSignal(request, &payload); !s.ok()) {
+        results[i] = s;
+        continue;
+      }
+      SignalRunResponse response;
+      absl::StatusOr<Prepared> p =
+          Prepare(request.namespace_(), request.run_id(),
+                  SignalInputs(request, payload, &response), nullptr);
+      if (!p.ok()) {
+        results[i] = p.status();
+        continue;
+      }
+      if (p->run != nullptr) {
+        response.set_delivered(Delivered(*p->run, p->before));
+        prepared.push_back(*std::move(p));
+      }
+      results[i] = response;
+    }
+    std::vector<Mutation> extra;
+    if (rows) extra = rows(results);
+    if (prepared.empty()) {
+      if (!extra.empty()) RETURN_IF_ERROR(store_->Write(extra));
+      return results;
+    }
+    std::vector<history::AppendRequest> appends;
+    for (Prepared& p : prepared) appends.push_back(std::move(p.append));
+    // On failure the prepared runs' cached state is dropped with them.
+    ASSIGN_OR_RETURN(std::vector<history::RunInfo> infos,
+                     store_->AppendBatch(appends, extra));
+    std::vector<StartRunRequest> continuations;
+    for (size_t k = 0; k < prepared.size(); ++k) {
+      if (prepared[k].effects.continue_as_new.has_value()) {
+        continuations.push_back(*prepared[k].effects.continue_as_new);
+      }
+      Finish(prepared[k], infos[k], nullptr);
+    }
+    std::move(unlock).Invoke();
+    for (const StartRunRequest& next : continuations) {
+      StartContinuation(next).IgnoreError();
+    }
+    return results;
   }
 
   absl::StatusOr<CancelRunResponse> CancelRun(
@@ -1145,6 +1176,15 @@ class EngineImpl : public Engine {
     return o;
   }
 
+  // A transition decided but not yet committed.
+  struct Prepared {
+    std::unique_ptr<LoadedRun> run;  // null: nothing to commit
+    std::string key;
+    OpenWork before;
+    Effects effects;
+    history::AppendRequest append;
+  };
+
   // The one path by which a run changes: load, apply inputs, record the
   // commands, commit atomically, update the in-memory indexes.
   absl::Status Transition(const std::string& ns, const std::string& run_id,
@@ -1152,68 +1192,142 @@ class EngineImpl : public Engine {
                           const AfterFn& after = nullptr,
                           EagerClaim* eager = nullptr) {
     absl::ReleasableMutexLock lock(&RunLock(ns, run_id));
-    ASSIGN_OR_RETURN(std::unique_ptr<LoadedRun> run, Load(ns, run_id));
-    const std::string key = internal::RunKey(ns, run_id);
-    if (run->def == nullptr && !history::IsFinal(run->info.status()) &&
-        run->info.status() != history::RUN_STATUS_FAILED) {
+    ASSIGN_OR_RETURN(Prepared p, Prepare(ns, run_id, make_inputs, eager));
+    if (p.run == nullptr) return absl::OkStatus();
+    absl::StatusOr<history::RunInfo> info = store_->Append(p.append);
+    if (!info.ok()) return info.status();  // the cached state is dropped
+    std::optional<StartRunRequest> next = p.effects.continue_as_new;
+    Finish(p, *info, after);
+    if (next.has_value()) {
+      // Not under this run's lock: the new run's lock may be the same stripe.
+      lock.Release();
+      StartContinuation(*next).IgnoreError();
+    }
+    return absl::OkStatus();
+  }
+
+  // The first half of a transition, under the run's lock: loads the run,
+  // applies the inputs and plans the rows to write. A run with nothing to
+  // write (no inputs) goes back to the cache and comes back null.
+  absl::StatusOr<Prepared> Prepare(const std::string& ns,
+                                   const std::string& run_id,
+                                   const InputFn& make_inputs,
+                                   EagerClaim* eager) {
+    Prepared p;
+    ASSIGN_OR_RETURN(p.run, Load(ns, run_id));
+    p.key = internal::RunKey(ns, run_id);
+    LoadedRun& run = *p.run;
+    if (run.def == nullptr && !history::IsFinal(run.info.status()) &&
+        run.info.status() != history::RUN_STATUS_FAILED) {
       // Its version was removed: the next decision fails the run.
       absl::Status failed = FailRunForEngine(
-          *run, "WORKFLOW_VERSION_NOT_FOUND",
-          absl::StrCat("version ", run->record.version(), " of workflow ",
-                       run->record.workflow(), " was removed"));
+          run, "WORKFLOW_VERSION_NOT_FOUND",
+          absl::StrCat("version ", run.record.version(), " of workflow ",
+                       run.record.workflow(), " was removed"));
       RETURN_IF_ERROR(failed);
       return NotFound(
           "WORKFLOW_VERSION_NOT_FOUND",
-          absl::StrCat("version ", run->record.version(), " of workflow ",
-                       run->record.workflow(), " was removed; run ",
+          absl::StrCat("version ", run.record.version(), " of workflow ",
+                       run.record.workflow(), " was removed; run ",
                        RunName(ns, run_id), " failed"));
     }
-    absl::StatusOr<std::vector<HistoryEvent>> inputs = make_inputs(*run);
+    absl::StatusOr<std::vector<HistoryEvent>> inputs = make_inputs(run);
     if (!inputs.ok() || inputs->empty()) {
       absl::Status s = inputs.status();
-      PutCached(key, std::move(run));
-      return s;
+      PutCached(p.key, std::move(p.run));
+      RETURN_IF_ERROR(s);
+      return p;
     }
-    if (run->interpreter == nullptr) {
+    if (run.interpreter == nullptr) {
       return NotFound(
           "WORKFLOW_VERSION_NOT_FOUND",
-          absl::StrCat("version ", run->record.version(), " of workflow ",
-                       run->record.workflow(), " was removed"));
+          absl::StrCat("version ", run.record.version(), " of workflow ",
+                       run.record.workflow(), " was removed"));
     }
-    const OpenWork before = run->interpreter->open_work();
+    p.before = run.interpreter->open_work();
     std::vector<HistoryEvent> events;
-    absl::Status applied = ApplyInputs(*run, *inputs, &events);
+    absl::Status applied = ApplyInputs(run, *inputs, &events);
     if (!applied.ok()) return applied;  // the cached state is dropped
-    if (run->info.next_event_id() - 1 + static_cast<int64_t>(events.size()) >
+    if (run.info.next_event_id() - 1 + static_cast<int64_t>(events.size()) >
         options_.history_max_events) {
       const std::string why = absl::StrCat(
           "run ", RunName(ns, run_id), ": the history would exceed ",
           options_.history_max_events,
           " events; use control.continueAsNew for long loops");
-      RETURN_IF_ERROR(FailRunForEngine(*run, "HISTORY_TOO_LONG", why));
+      RETURN_IF_ERROR(FailRunForEngine(run, "HISTORY_TOO_LONG", why));
       return Precondition("HISTORY_TOO_LONG", why);
     }
-    Effects effects;
-    effects.eager = eager;
-    std::vector<Mutation> writes = Plan(*run, events, &effects);
-    history::AppendRequest append;
-    append.ns = ns;
-    append.run_id = run_id;
-    append.expected_next_event_id = run->info.next_event_id();
-    append.events = std::move(events);
-    append.writes = std::move(writes);
-    absl::StatusOr<history::RunInfo> info = store_->Append(append);
-    if (!info.ok()) return info.status();  // the cached state is dropped
-    run->info = *info;
-    Publish(effects);
-    if (after) after(*run, before);
-    PutCached(key, std::move(run));
-    if (effects.continue_as_new.has_value()) {
-      // Not under this run's lock: the new run's lock may be the same stripe.
-      lock.Release();
-      StartContinuation(*effects.continue_as_new).IgnoreError();
+    p.effects.eager = eager;
+    p.append.writes = Plan(run, events, &p.effects);
+    p.append.ns = ns;
+    p.append.run_id = run_id;
+    p.append.expected_next_event_id = run.info.next_event_id();
+    p.append.events = std::move(events);
+    return p;
+  }
+
+  // The second half, once the transition is committed: the in-memory
+  // indexes learn its effects and the run goes back to the cache.
+  void Finish(Prepared& p, const history::RunInfo& info, const AfterFn& after) {
+    p.run->info = info;
+    Publish(p.effects);
+    if (after) after(*p.run, p.before);
+    PutCached(p.key, std::move(p.run));
+  }
+
+  absl::Status CheckSignal(const SignalRunRequest& request,
+                           std::string* payload) const {
+    *payload = request.payload_json().empty() ? "null" : request.payload_json();
+    if (static_cast<int64_t>(payload->size()) > options_.max_payload_bytes) {
+      return Invalid(
+          "PAYLOAD_TOO_LARGE",
+          absl::StrCat("signal payload is ", payload->size(), " bytes, limit ",
+                       options_.max_payload_bytes, " bytes"));
+    }
+    if (request.event_name().empty()) {
+      return Invalid("INVALID_IDENTIFIER", "the event name is empty");
     }
     return absl::OkStatus();
+  }
+
+  // The signal_received event SignalRun appends (none for an event id the
+  // run already received).
+  InputFn SignalInputs(const SignalRunRequest& request,
+                       const std::string& payload,
+                       SignalRunResponse* response) {
+    return [this, &request, &payload, response](
+               LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
+      RETURN_IF_ERROR(RequireActive(run));
+      // The same event id reaches a run at most once.
+      if (!request.signal_id().empty() &&
+          std::find(run.record.recent_signal_ids().begin(),
+                    run.record.recent_signal_ids().end(),
+                    request.signal_id()) !=
+              run.record.recent_signal_ids().end()) {
+        response->set_duplicate(true);
+        return std::vector<HistoryEvent>{};
+      }
+      HistoryEvent e;
+      auto* s = e.mutable_signal_received();
+      s->set_signal_id(request.signal_id());
+      s->set_event_name(request.event_name());
+      *s->mutable_payload() = history::JsonPayload(payload);
+      s->set_correlation_key(request.correlation_key());
+      s->set_key_source(request.key_source());
+      s->set_identity(request.identity());
+      return std::vector<HistoryEvent>{e};
+    };
+  }
+
+  // Delivered: the signal closed a wait (or ended the run).
+  static bool Delivered(LoadedRun& run, const OpenWork& before) {
+    OpenWork after = run.interpreter->open_work();
+    bool closed = run.interpreter->finished();
+    for (const std::string& id : before.wait_ids) {
+      closed |= std::find(after.wait_ids.begin(), after.wait_ids.end(), id) ==
+                after.wait_ids.end();
+    }
+    return closed;
   }
 
   absl::Status ApplyInputs(LoadedRun& run,

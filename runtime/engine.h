@@ -34,6 +34,7 @@
 #define RETRACE_RUNTIME_ENGINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -117,6 +118,19 @@ class Engine {
       const StartRunRequest& request) = 0;
   virtual absl::StatusOr<SignalRunResponse> SignalRun(
       const SignalRunRequest& request) = 0;
+  // Signals several runs in one atomic commit (one WriteBatch, one WAL
+  // sync): what signal ingress uses to batch events. `requests` must name
+  // distinct runs. Each is decided as SignalRun decides it; its result (in
+  // request order) is what SignalRun would return. `rows` is then called
+  // with those results and returns rows committed in the same batch (the
+  // ingress's audit records). Fails as a whole, writing nothing, if the
+  // commit fails; per-request errors (RUN_ALREADY_TERMINAL, ...) do not fail
+  // the call.
+  using SignalRows = std::function<std::vector<history::Mutation>(
+      const std::vector<absl::StatusOr<SignalRunResponse>>&)>;
+  virtual absl::StatusOr<std::vector<absl::StatusOr<SignalRunResponse>>>
+  SignalRuns(const std::vector<SignalRunRequest>& requests,
+             const SignalRows& rows) = 0;
   virtual absl::StatusOr<CancelRunResponse> CancelRun(
       const CancelRunRequest& request) = 0;
   virtual absl::StatusOr<TerminateRunResponse> TerminateRun(

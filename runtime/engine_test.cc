@@ -180,6 +180,70 @@ TEST(EngineTest, SignalsAndHumanTasksByRunId) {
   ExpectReplays(env.engine(), *run, kDef);
 }
 
+TEST(EngineTest, SignalRunsCommitsSeveralRunsAndRowsAtOnce) {
+  TestEnv env;
+  constexpr char kDef[] = R"({"name": "w", "version": "1", "steps": [
+      {"id": "pay", "type": "event.wait", "event": "paid", "filter": "event.payload.ok"},
+      {"id": "r", "type": "control.return", "output": "steps.pay.output.payload.n"}]})";
+  ASSERT_THAT(env.RegisterDefinition(kDef), IsOk());
+  auto a = env.Start("w", "{}"), b = env.Start("w", "{}"),
+       done = env.Start("w", "{}");
+  ASSERT_THAT(env.engine().TerminateRun([&] {
+    TerminateRunRequest t;
+    t.set_namespace_("default");
+    t.set_run_id(*done);
+    t.set_reason("test");
+    return t;
+  }()),
+              IsOk());
+  auto signal = [](const std::string& run, absl::string_view payload) {
+    SignalRunRequest s;
+    s.set_namespace_("default");
+    s.set_run_id(run);
+    s.set_event_name("paid");
+    s.set_signal_id(absl::StrCat("sig-", run));
+    s.set_payload_json(std::string(payload));
+    return s;
+  };
+  std::vector<absl::StatusOr<SignalRunResponse>> seen;
+  auto results = env.engine().SignalRuns(
+      {signal(*a, R"({"ok": true, "n": 1})"), signal(*b, R"({"ok": false})"),
+       signal(*done, "{}"), signal("missing", "{}")},
+      [&](const std::vector<absl::StatusOr<SignalRunResponse>>& r) {
+        seen = r;
+        return std::vector<history::Mutation>{history::Mutation::Put(
+            history::KeySpace::kAudit, "batch-row", "committed")};
+      });
+  ASSERT_THAT(results, IsOk());
+  ASSERT_THAT(*results, ::testing::SizeIs(4));
+  EXPECT_TRUE((*results)[0]->delivered());
+  EXPECT_FALSE((*results)[1]->delivered());
+  EXPECT_THAT((*results)[2], HasErrorCode("RUN_ALREADY_TERMINAL"));
+  EXPECT_THAT((*results)[3], HasErrorCode("RUN_NOT_FOUND"));
+  ASSERT_THAT(seen, ::testing::SizeIs(4));
+  EXPECT_TRUE(seen[0]->delivered());
+  EXPECT_EQ(**env.store().Get(history::KeySpace::kAudit, "batch-row"),
+            "committed");
+  EXPECT_EQ(env.Describe(*a)->status(), "COMPLETED");
+  EXPECT_EQ(env.Describe(*a)->output_json(), "1");
+  EXPECT_EQ(env.Describe(*b)->status(), "WAITING");
+  // The same event id again does nothing; a run twice in a batch is refused.
+  auto again = env.engine().SignalRuns({signal(*b, R"({"ok": true})")}, {});
+  ASSERT_THAT(again, IsOk());
+  EXPECT_FALSE((*again)[0]->delivered());
+  EXPECT_TRUE((*again)[0]->duplicate());
+  auto other = signal(*b, R"({"ok": true, "n": 2})");
+  other.set_signal_id("sig-2");
+  EXPECT_THAT(env.engine().SignalRuns({other, other}, {}),
+              HasErrorCode("INVALID_BATCH"));
+  auto last = env.engine().SignalRuns({other}, {});
+  ASSERT_THAT(last, IsOk());
+  EXPECT_TRUE((*last)[0]->delivered());
+  EXPECT_EQ(env.Describe(*b)->output_json(), "2");
+  ExpectReplays(env.engine(), *a, kDef);
+  ExpectReplays(env.engine(), *b, kDef);
+}
+
 class ManualEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -196,6 +196,58 @@ TEST_F(IngressTest, ConfiguredPathsRouteAndMalformedEventsAreRejected) {
   EXPECT_THAT((*big)[0], HasErrorCode("PAYLOAD_TOO_LARGE"));
 }
 
+TEST_F(IngressTest, EventsOfOneBatchForTheSameRunApplyInOrder) {
+  SignalIngress ingress = Ingress();
+  const std::string run = StartWaiter("SO-9", 50);
+  // Both in one batch: the first does not pass the filter, the second
+  // resumes the run, the third finds no wait left.
+  auto results = ingress.Ingest(
+      {Ev("f1", "payment.settled", R"({"amount": 10})", "SO-9"),
+       Ev("f2", "payment.settled", R"({"amount": 70})", "SO-9"),
+       Ev("f3", "payment.settled", R"({"amount": 80})", "SO-9")});
+  ASSERT_THAT(results, IsOk());
+  ASSERT_THAT(env_.RunUntilIdle(), IsOk());
+  EXPECT_THAT((*results)[0]->audit.matched_run_ids(), ElementsAre(run));
+  EXPECT_THAT((*results)[0]->audit.resumed_run_ids(), IsEmpty());
+  EXPECT_THAT((*results)[1]->audit.resumed_run_ids(), ElementsAre(run));
+  EXPECT_THAT((*results)[2]->audit.matched_run_ids(), IsEmpty());
+  EXPECT_EQ(Status(run), "COMPLETED");
+  EXPECT_EQ(env_.Describe(run)->output_json(), "70");
+}
+
+TEST_F(IngressTest, ManyRunsResumedInOneBatchEachGetTheirEventAndAudit) {
+  SignalIngress ingress = Ingress();
+  std::vector<std::string> runs;
+  std::vector<Event> events;
+  for (int i = 0; i < 100; ++i) {
+    runs.push_back(StartWaiter(absl::StrCat("M-", i), i));
+    events.push_back(Ev(absl::StrCat("m", i), "payment.settled",
+                        absl::StrCat(R"({"amount": )", i, "}"),
+                        absl::StrCat("M-", i)));
+  }
+  events.push_back(Ev("nobody", "payment.settled", "{}", "M-none"));
+  auto results = ingress.Ingest(events);
+  ASSERT_THAT(results, IsOk());
+  ASSERT_THAT(env_.RunUntilIdle(), IsOk());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_THAT((*results)[i], IsOk());
+    EXPECT_THAT((*results)[i]->audit.resumed_run_ids(), ElementsAre(runs[i]));
+    EXPECT_EQ(env_.Describe(runs[i])->output_json(), absl::StrCat(i));
+    // The audit row was committed with the signal.
+    auto stored = env_.store().Get(history::KeySpace::kAudit,
+                                   AuditKey("default", absl::StrCat("m", i)));
+    ASSERT_THAT(stored, IsOk());
+    ASSERT_TRUE(stored->has_value());
+    history::SignalAuditRecord audit;
+    ASSERT_TRUE(audit.ParseFromString(**stored));
+    EXPECT_THAT(audit.resumed_run_ids(), ElementsAre(runs[i]));
+  }
+  EXPECT_THAT((*results)[100]->audit.matched_run_ids(), IsEmpty());
+  EXPECT_TRUE(env_.store()
+                  .Get(history::KeySpace::kAudit, AuditKey("default", "nobody"))
+                  ->has_value());
+}
+
 TEST(NdjsonTest, ParsesLinesAndNamesProblems) {
   auto e = ParseEventLine(
       R"({"id": "e1", "name": "n", "payload": {"a": [1, 2]}, "correlation_key": 7,

@@ -45,6 +45,11 @@ class ForwardingEngine : public runtime::Engine {
       const runtime::SignalRunRequest& r) override {
     return inner_->SignalRun(r);
   }
+  absl::StatusOr<std::vector<absl::StatusOr<runtime::SignalRunResponse>>>
+  SignalRuns(const std::vector<runtime::SignalRunRequest>& r,
+             const SignalRows& rows) override {
+    return inner_->SignalRuns(r, rows);
+  }
   absl::StatusOr<runtime::CancelRunResponse> CancelRun(
       const runtime::CancelRunRequest& r) override {
     return inner_->CancelRun(r);
