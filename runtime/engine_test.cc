@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "common/status_macros.h"
 #include "common/status_matchers.h"
@@ -242,6 +243,79 @@ TEST(EngineTest, SignalRunsCommitsSeveralRunsAndRowsAtOnce) {
   EXPECT_EQ(env.Describe(*b)->output_json(), "2");
   ExpectReplays(env.engine(), *a, kDef);
   ExpectReplays(env.engine(), *b, kDef);
+}
+
+TEST(EngineTest, RetryAfterAnEngineFailureKeepsCompletedLoopItems) {
+  TestEnv env;
+  constexpr char kDef[] = R"({"name": "loop", "version": "1", "steps": [
+      {"id": "each", "type": "control.forEach", "items": "[0, 1, 2]", "as": "n",
+       "steps": [{"id": "e", "type": "action", "action": "core.echo", "input": "n"},
+                 {"id": "s", "type": "time.sleep", "duration": "1h"}]}]})";
+  ASSERT_THAT(env.RegisterDefinition(kDef), IsOk());
+  auto run = env.Start("loop", "{}");
+  ASSERT_THAT(run, IsOk());
+  ASSERT_THAT(env.RunUntilIdle(), IsOk());
+  ASSERT_THAT(env.AdvanceTime(absl::Hours(1)), IsOk());  // item 1 sleeping
+  RemoveDefinitionRequest remove;
+  remove.set_namespace_("default");
+  remove.set_name("loop");
+  remove.set_version("1");
+  ASSERT_THAT(env.engine().RemoveDefinition(remove), IsOk());
+  ASSERT_THAT(env.AdvanceTime(absl::Hours(1)), IsOk());
+  auto failed = env.Describe(*run);
+  EXPECT_EQ(failed->status(), "FAILED");
+  EXPECT_EQ(failed->failure().code(), "WORKFLOW_VERSION_NOT_FOUND");
+
+  ASSERT_THAT(env.RegisterDefinition(kDef), IsOk());
+  RetryRunRequest retry;
+  retry.set_namespace_("default");
+  retry.set_run_id(*run);
+  ASSERT_THAT(env.engine().RetryRun(retry), IsOk());
+  auto done = env.RunToCompletion(*run);
+  ASSERT_THAT(done, IsOk());
+  EXPECT_EQ(done->status(), "COMPLETED");
+  // Items 0 and 1 echoed once each before the failure; only item 1's sleep
+  // and item 2 ran after the retry.
+  GetHistoryRequest h;
+  h.set_namespace_("default");
+  h.set_run_id(*run);
+  auto history = env.engine().GetHistory(h);
+  ASSERT_THAT(history, IsOk());
+  std::vector<std::string> echoed;
+  for (const auto& e : history->events()) {
+    if (e.has_step_scheduled())
+      echoed.push_back(e.step_scheduled().step_path());
+  }
+  EXPECT_THAT(echoed, ::testing::SizeIs(3)) << absl::StrJoin(echoed, " ");
+  ExpectReplays(env.engine(), *run, kDef);
+}
+
+TEST(EngineTest, RetryRestartsParallelBranchesThatWereStillRunning) {
+  TestEnv env;
+  constexpr char kDef[] = R"({"name": "par", "version": "1", "steps": [
+      {"id": "p", "type": "control.parallel", "branches": [
+        [{"id": "nap", "type": "time.sleep", "duration": "1h"},
+         {"id": "after", "type": "action", "action": "core.echo", "input": "'late'"}],
+        [{"id": "go", "type": "event.wait", "event": "go", "timeout": "10m"}]]},
+      {"id": "r", "type": "control.return", "output": "steps.after.output"}]})";
+  ASSERT_THAT(env.RegisterDefinition(kDef), IsOk());
+  auto run = env.Start("par", "{}");
+  ASSERT_THAT(run, IsOk());
+  // The wait times out while the other branch sleeps: the run fails.
+  ASSERT_THAT(env.AdvanceTime(absl::Minutes(11)), IsOk());
+  EXPECT_EQ(env.Describe(*run)->status(), "FAILED");
+  RetryRunRequest retry;
+  retry.set_namespace_("default");
+  retry.set_run_id(*run);
+  ASSERT_THAT(env.engine().RetryRun(retry), IsOk());
+  ASSERT_THAT(env.Signal(*run, "go", "{}"), IsOk());
+  // The sleeping branch has its timer again (it had none before the fix:
+  // the run's failure closed it and the retry only restarted the wait).
+  auto done = env.RunToCompletion(*run, absl::Hours(3));
+  ASSERT_THAT(done, IsOk());
+  EXPECT_EQ(done->status(), "COMPLETED");
+  EXPECT_EQ(done->output_json(), R"("late")");
+  ExpectReplays(env.engine(), *run, kDef);
 }
 
 class ManualEngineTest : public ::testing::Test {

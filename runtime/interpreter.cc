@@ -544,7 +544,7 @@ class Interpreter::Impl {
     return false;
   }
 
-  // A failed run resumes at the activation that failed it.
+  // A failed run resumes where its work stopped.
   void Retry() {
     Finish(history::RUN_STATUS_RUNNING);
     finished_ = false;
@@ -552,26 +552,33 @@ class Interpreter::Impl {
     ++generation_;
     failure_frame_.reset();
     in_failure_handler_ = false;
-    for (Frame* f = root_.get(); f != nullptr;) {
-      f->state = Frame::State::kRunning;
-      Activation* a = f->current.get();
-      if (a == nullptr) break;
-      Frame* failed_child = nullptr;
-      for (auto& child : a->children) {
-        if (child->state == Frame::State::kFailed) {
-          failed_child = child.get();
-          break;
-        }
-      }
-      f->failure.Clear();
-      f->failed_step_id.clear();
-      if (failed_child == nullptr) {
-        // The leaf that failed: start it again from its first attempt.
-        Forget(a);
-        f->current.reset();
-        break;
-      }
-      f = failed_child;
+    if (root_ != nullptr) RetryFrame(root_.get());
+  }
+
+  // Resumes `f`: descends into every child frame that failed or was still
+  // running and starts again, from its first attempt, each step that failed
+  // or was in progress (its timers, tasks and waits, which the run's end
+  // closed, are asked for again). Completed steps and loop items stay
+  // completed: a run failed by a step resumes at that step, one failed by
+  // the engine (a removed version, a history at its limit) at the steps
+  // that were running, and parallel branches still running when a sibling
+  // failed are restarted rather than left without their work.
+  void RetryFrame(Frame* f) {
+    f->state = Frame::State::kRunning;
+    f->failure.Clear();
+    f->failed_step_id.clear();
+    Activation* a = f->current.get();
+    if (a == nullptr) return;
+    bool descended = false;
+    for (auto& child : a->children) {
+      if (child->state == Frame::State::kDone) continue;
+      RetryFrame(child.get());
+      descended = true;
+    }
+    if (!descended) {
+      // The step that failed or was in progress: start it again.
+      Forget(a);
+      f->current.reset();
     }
   }
 
