@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "common/status.h"
 #include "common/status_macros.h"
 #include "history/internal/keys.h"
@@ -60,17 +61,9 @@ class InMemoryHistoryStore : public HistoryStore {
 
   absl::StatusOr<RunInfo> Append(const AppendRequest& request) override {
     absl::MutexLock lock(&mu_);
-    const std::string run_key = RunKey(request.ns, request.run_id);
-    auto it = runs_.find(run_key);
-    ASSIGN_OR_RETURN(RunInfo info,
-                     ValidateAppend(it == runs_.end() ? nullptr : &it->second,
-                                    request, options_));
-    for (const HistoryEvent& event : request.events) {
-      events_[HistoryKey(request.ns, request.run_id, event.event_id())] = event;
-    }
-    ApplyLocked(request.writes);
-    runs_[run_key] = info;
-    return info;
+    ASSIGN_OR_RETURN(std::vector<RunInfo> infos,
+                     AppendLocked({&request, 1}, {}));
+    return std::move(infos.front());
   }
 
   absl::StatusOr<std::vector<RunInfo>> AppendBatch(
@@ -78,25 +71,7 @@ class InMemoryHistoryStore : public HistoryStore {
       const std::vector<Mutation>& writes) override {
     RETURN_IF_ERROR(CheckDistinctRuns(requests));
     absl::MutexLock lock(&mu_);
-    std::vector<RunInfo> infos;
-    for (const AppendRequest& request : requests) {
-      auto it = runs_.find(RunKey(request.ns, request.run_id));
-      ASSIGN_OR_RETURN(RunInfo info,
-                       ValidateAppend(it == runs_.end() ? nullptr : &it->second,
-                                      request, options_));
-      infos.push_back(std::move(info));
-    }
-    for (size_t i = 0; i < requests.size(); ++i) {
-      const AppendRequest& request = requests[i];
-      for (const HistoryEvent& event : request.events) {
-        events_[HistoryKey(request.ns, request.run_id, event.event_id())] =
-            event;
-      }
-      ApplyLocked(request.writes);
-      runs_[RunKey(request.ns, request.run_id)] = infos[i];
-    }
-    ApplyLocked(writes);
-    return infos;
+    return AppendLocked(requests, writes);
   }
 
   absl::Status Write(const std::vector<Mutation>& writes) override {
@@ -186,6 +161,32 @@ class InMemoryHistoryStore : public HistoryStore {
   }
 
  private:
+  // Validates every request, then applies them all and `writes`: nothing is
+  // applied if one request fails.
+  absl::StatusOr<std::vector<RunInfo>> AppendLocked(
+      absl::Span<const AppendRequest> requests,
+      const std::vector<Mutation>& writes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<RunInfo> infos;
+    for (const AppendRequest& request : requests) {
+      auto it = runs_.find(RunKey(request.ns, request.run_id));
+      ASSIGN_OR_RETURN(RunInfo info,
+                       ValidateAppend(it == runs_.end() ? nullptr : &it->second,
+                                      request, options_));
+      infos.push_back(std::move(info));
+    }
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const AppendRequest& request = requests[i];
+      for (const HistoryEvent& event : request.events) {
+        events_[HistoryKey(request.ns, request.run_id, event.event_id())] =
+            event;
+      }
+      ApplyLocked(request.writes);
+      runs_[RunKey(request.ns, request.run_id)] = infos[i];
+    }
+    ApplyLocked(writes);
+    return infos;
+  }
+
   void ApplyLocked(const std::vector<Mutation>& writes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (const Mutation& m : writes) {

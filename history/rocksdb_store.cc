@@ -14,6 +14,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "common/status.h"
 #include "common/status_macros.h"
 #include "history/internal/keys.h"
@@ -156,6 +157,15 @@ class RocksKeyIterator : public KeyIterator {
   std::unique_ptr<rocksdb::Iterator> it_;
 };
 
+// "appending events 5..7 to run default/r1", for error messages.
+std::string Describe(const AppendRequest& r) {
+  if (r.events.empty())
+    return absl::StrCat("appending to run ", r.ns, "/", r.run_id);
+  return absl::StrCat("appending events ", r.events.front().event_id(), "..",
+                      r.events.back().event_id(), " to run ", r.ns, "/",
+                      r.run_id);
+}
+
 // Preallocates write-ahead logs with their size set (no
 // FALLOC_FL_KEEP_SIZE), so a synced append overwrites allocated space and
 // `fdatasync` need not also write the inode's new size. On the project
@@ -203,71 +213,18 @@ class RocksDbHistoryStore : public HistoryStore {
   }
 
   absl::StatusOr<RunInfo> Append(const AppendRequest& request) override {
-    RETURN_IF_ERROR(RefuseIfFailed(
-        absl::StrCat("appending to run ", request.ns, "/", request.run_id)));
-    const std::string run_key = RunKey(request.ns, request.run_id);
-    const size_t stripe = absl::Hash<std::string>()(run_key) % kLockStripes;
-    absl::MutexLock lock(&stripes_[stripe]);
-    rocksdb::WriteBatch batch;
-    ASSIGN_OR_RETURN(RunInfo info,
-                     PrepareAppend(request, stripe, run_key, &batch));
-    AddWrites(request.writes, &batch);
-    absl::Status committed = Commit(
-        &batch,
-        absl::StrCat("appending events ", request.events.front().event_id(),
-                     "..", request.events.back().event_id(), " to run ",
-                     request.ns, "/", request.run_id));
-    if (!committed.ok()) {
-      ForgetRunInfo(stripe, run_key);
-      return committed;
-    }
-    RememberRunInfo(stripe, run_key, info);
-    return info;
+    const AppendRequest* one = &request;
+    ASSIGN_OR_RETURN(std::vector<RunInfo> infos, AppendAll({&one, 1}, {}));
+    return std::move(infos.front());
   }
 
   absl::StatusOr<std::vector<RunInfo>> AppendBatch(
       const std::vector<AppendRequest>& requests,
       const std::vector<Mutation>& writes) override {
-    RETURN_IF_ERROR(RefuseIfFailed(
-        absl::StrCat("appending to ", requests.size(), " runs")));
     RETURN_IF_ERROR(CheckDistinctRuns(requests));
-    std::vector<std::string> run_keys;
-    std::vector<size_t> stripes;
-    for (const AppendRequest& r : requests) {
-      run_keys.push_back(RunKey(r.ns, r.run_id));
-      stripes.push_back(absl::Hash<std::string>()(run_keys.back()) %
-                        kLockStripes);
-    }
-    // Stripes in order, each once: no deadlock with other batches.
-    std::vector<size_t> order = stripes;
-    std::sort(order.begin(), order.end());
-    order.erase(std::unique(order.begin(), order.end()), order.end());
-    for (size_t stripe : order) stripes_[stripe].Lock();
-    absl::Cleanup unlock = [&] {
-      for (auto it = order.rbegin(); it != order.rend(); ++it) {
-        stripes_[*it].Unlock();
-      }
-    };
-    rocksdb::WriteBatch batch;
-    std::vector<RunInfo> infos;
-    for (size_t i = 0; i < requests.size(); ++i) {
-      ASSIGN_OR_RETURN(RunInfo info, PrepareAppend(requests[i], stripes[i],
-                                                   run_keys[i], &batch));
-      AddWrites(requests[i].writes, &batch);
-      infos.push_back(std::move(info));
-    }
-    AddWrites(writes, &batch);
-    absl::Status committed =
-        Commit(&batch, absl::StrCat("appending to ", requests.size(), " runs"));
-    for (size_t i = 0; i < requests.size(); ++i) {
-      if (committed.ok()) {
-        RememberRunInfo(stripes[i], run_keys[i], infos[i]);
-      } else {
-        ForgetRunInfo(stripes[i], run_keys[i]);
-      }
-    }
-    RETURN_IF_ERROR(committed);
-    return infos;
+    std::vector<const AppendRequest*> all;
+    for (const AppendRequest& r : requests) all.push_back(&r);
+    return AppendAll(all, writes);
   }
 
   absl::Status Write(const std::vector<Mutation>& writes) override {
@@ -374,6 +331,53 @@ class RocksDbHistoryStore : public HistoryStore {
   rocksdb::ColumnFamilyHandle* runs_cf() const { return handles_[2]; }
   rocksdb::ColumnFamilyHandle* space_cf(KeySpace space) const {
     return handles_[3 + static_cast<int>(space)];
+  }
+
+  // Appends to distinct runs and writes `writes` in one batch, under the
+  // runs' stripes (taken in order, each once: no deadlock between batches).
+  absl::StatusOr<std::vector<RunInfo>> AppendAll(
+      absl::Span<const AppendRequest* const> requests,
+      const std::vector<Mutation>& writes) {
+    const std::string what =
+        requests.size() == 1
+            ? Describe(*requests[0])
+            : absl::StrCat("appending to ", requests.size(), " runs");
+    RETURN_IF_ERROR(RefuseIfFailed(what));
+    std::vector<std::string> run_keys;
+    std::vector<size_t> stripes;
+    for (const AppendRequest* r : requests) {
+      run_keys.push_back(RunKey(r->ns, r->run_id));
+      stripes.push_back(absl::Hash<std::string>()(run_keys.back()) %
+                        kLockStripes);
+    }
+    std::vector<size_t> order = stripes;
+    std::sort(order.begin(), order.end());
+    order.erase(std::unique(order.begin(), order.end()), order.end());
+    for (size_t stripe : order) stripes_[stripe].Lock();
+    absl::Cleanup unlock = [&] {
+      for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        stripes_[*it].Unlock();
+      }
+    };
+    rocksdb::WriteBatch batch;
+    std::vector<RunInfo> infos;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      ASSIGN_OR_RETURN(RunInfo info, PrepareAppend(*requests[i], stripes[i],
+                                                   run_keys[i], &batch));
+      AddWrites(requests[i]->writes, &batch);
+      infos.push_back(std::move(info));
+    }
+    AddWrites(writes, &batch);
+    absl::Status committed = Commit(&batch, what);
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (committed.ok()) {
+        RememberRunInfo(stripes[i], run_keys[i], infos[i]);
+      } else {
+        ForgetRunInfo(stripes[i], run_keys[i]);
+      }
+    }
+    RETURN_IF_ERROR(committed);
+    return infos;
   }
 
   // Checks `request` against the run's stored info (the caller holds the
