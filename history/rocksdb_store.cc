@@ -37,7 +37,9 @@ using internal::RunKey;
 
 constexpr char kFormatKey[] = "retrace.store.format";
 constexpr char kFormatVersion[] = "1";
-constexpr int kLockStripes = 1024;
+// Append locks, by hash of the run. A batch holds its runs' stripes through
+// its commit: many stripes keep two concurrent batches from sharing one.
+constexpr int kLockStripes = 16384;
 
 absl::Status IoError(const rocksdb::Status& s, absl::string_view what) {
   absl::StatusCode code = s.IsCorruption() ? absl::StatusCode::kDataLoss
@@ -412,7 +414,7 @@ class RocksDbHistoryStore : public HistoryStore {
     absl::Mutex mu;
     absl::flat_hash_map<std::string, RunInfo> infos ABSL_GUARDED_BY(mu);
   };
-  static constexpr size_t kInfosPerStripe = 64;
+  static constexpr size_t kInfosPerStripe = 4;
 
   // Reads `run_key`'s info into `info` (cache first). Returns whether the
   // run exists.

@@ -43,7 +43,10 @@ using internal::RunRecord;
 using internal::TaskRecord;
 using internal::TimerRecord;
 
-constexpr int kStripes = 1024;
+// Run locks, by hash. A batch (ReportTasks, SignalRuns) holds its runs'
+// stripes through its commit, so two batches that share a stripe wait a
+// whole fsync for each other: many stripes keep that rare.
+constexpr int kStripes = 16384;
 constexpr size_t kRememberedTokens = 100000;
 // Signal ids a run remembers, so a re-delivered event is not applied twice.
 constexpr int kRecentSignalIds = 256;
@@ -104,11 +107,12 @@ struct WorkerState {
 };
 
 // What a committed transition changes in the in-memory indexes.
-// A worker finishing a task that asked for its next one (eager dispatch).
+// A worker reporting outcomes that asked for up to `max` of the tasks they
+// schedule (eager dispatch).
 struct EagerClaim {
   std::string worker_id;
-  Task* task = nullptr;  // filled when claimed
-  bool claimed = false;
+  size_t max = 0;
+  std::vector<Task> tasks;  // claimed so far
 };
 
 struct Effects {
@@ -524,13 +528,7 @@ class EngineImpl : public Engine {
     // On failure the prepared runs' cached state is dropped with them.
     ASSIGN_OR_RETURN(std::vector<history::RunInfo> infos,
                      store_->AppendBatch(appends, extra));
-    std::vector<StartRunRequest> continuations;
-    for (size_t k = 0; k < prepared.size(); ++k) {
-      if (prepared[k].effects.continue_as_new.has_value()) {
-        continuations.push_back(*prepared[k].effects.continue_as_new);
-      }
-      Finish(prepared[k], infos[k], nullptr);
-    }
+    std::vector<StartRunRequest> continuations = FinishAll(prepared, infos);
     std::move(unlock).Invoke();
     for (const StartRunRequest& next : continuations) {
       StartContinuation(next).IgnoreError();
@@ -816,50 +814,57 @@ class EngineImpl : public Engine {
 
   absl::StatusOr<CompleteTaskResponse> CompleteTask(
       const CompleteTaskRequest& request) override {
-    const std::string outcome = absl::StrCat("ok:", request.output().data());
-    absl::StatusOr<Lease> taken =
-        TakeLease(request.token(), request.worker_id(), outcome);
-    if (ErrorCode(taken.status()) == "ALREADY_DONE")
-      return CompleteTaskResponse();
-    ASSIGN_OR_RETURN(Lease lease, std::move(taken));
+    TaskOutcome outcome;
+    outcome.set_token(request.token());
+    *outcome.mutable_output() = request.output();
+    // No task travels with an error: an oversized output asks for none.
+    const bool next = request.request_next_task() &&
+                      static_cast<int64_t>(request.output().data().size()) <=
+                          options_.max_payload_bytes;
     CompleteTaskResponse response;
-    EagerClaim eager{lease.worker_id, response.mutable_next_task()};
-    EagerClaim* wants = request.request_next_task() ? &eager : nullptr;
-    if (static_cast<int64_t>(request.output().data().size()) >
-        options_.max_payload_bytes) {
-      history::Failure f;
-      f.set_code("PAYLOAD_TOO_LARGE");
-      f.set_message(
-          absl::StrCat("step output is ", request.output().data().size(),
-                       " bytes, limit ", options_.max_payload_bytes, " bytes"));
-      f.set_non_retryable(true);
-      // No task travels with an error: leave new ones to pollers.
-      RETURN_IF_ERROR(
-          FinishAttempt(lease, request.token(), outcome, nullptr, &f, nullptr));
-      return Invalid("PAYLOAD_TOO_LARGE", f.message());
+    ASSIGN_OR_RETURN(Recorded one,
+                     RecordOutcomes(request.worker_id(), {&outcome}, next));
+    RETURN_IF_ERROR(one.results[0]);
+    if (!one.next_tasks.empty()) {
+      *response.mutable_next_task() = std::move(one.next_tasks[0]);
     }
-    RETURN_IF_ERROR(FinishAttempt(lease, request.token(), outcome,
-                                  &request.output(), nullptr, wants));
-    if (!eager.claimed) response.clear_next_task();
     return response;
   }
 
   absl::StatusOr<FailTaskResponse> FailTask(
       const FailTaskRequest& request) override {
-    const std::string outcome =
-        absl::StrCat("fail:", request.failure().SerializeAsString());
-    absl::StatusOr<Lease> taken =
-        TakeLease(request.token(), request.worker_id(), outcome);
-    if (ErrorCode(taken.status()) == "ALREADY_DONE") return FailTaskResponse();
-    ASSIGN_OR_RETURN(Lease lease, std::move(taken));
-    history::Failure failure = request.failure();
-    if (failure.code().empty()) failure.set_code("ACTION_FAILED");
+    TaskOutcome outcome;
+    outcome.set_token(request.token());
+    *outcome.mutable_failure() = request.failure();
     FailTaskResponse response;
-    EagerClaim eager{lease.worker_id, response.mutable_next_task()};
-    RETURN_IF_ERROR(
-        FinishAttempt(lease, request.token(), outcome, nullptr, &failure,
-                      request.request_next_task() ? &eager : nullptr));
-    if (!eager.claimed) response.clear_next_task();
+    ASSIGN_OR_RETURN(Recorded one,
+                     RecordOutcomes(request.worker_id(), {&outcome},
+                                    request.request_next_task()));
+    RETURN_IF_ERROR(one.results[0]);
+    if (!one.next_tasks.empty()) {
+      *response.mutable_next_task() = std::move(one.next_tasks[0]);
+    }
+    return response;
+  }
+
+  absl::StatusOr<ReportTasksResponse> ReportTasks(
+      const ReportTasksRequest& request) override {
+    std::vector<const TaskOutcome*> outcomes;
+    for (const TaskOutcome& o : request.outcomes()) outcomes.push_back(&o);
+    ASSIGN_OR_RETURN(Recorded recorded,
+                     RecordOutcomes(request.worker_id(), outcomes,
+                                    static_cast<size_t>(std::max<int32_t>(
+                                        0, request.max_next_tasks()))));
+    ReportTasksResponse response;
+    for (const absl::Status& s : recorded.results) {
+      TaskOutcomeResult* r = response.add_results();
+      if (s.ok()) continue;
+      r->set_code(std::string(ErrorCode(s)));
+      r->set_message(std::string(s.message()));
+    }
+    for (Task& t : recorded.next_tasks) {
+      *response.add_next_tasks() = std::move(t);
+    }
     return response;
   }
 
@@ -1319,6 +1324,21 @@ class EngineImpl : public Engine {
     };
   }
 
+  // Finishes committed transitions (`infos` in their order) and returns the
+  // continue-as-new starts to make once their runs are unlocked.
+  std::vector<StartRunRequest> FinishAll(
+      std::vector<Prepared>& prepared,
+      const std::vector<history::RunInfo>& infos) {
+    std::vector<StartRunRequest> continuations;
+    for (size_t k = 0; k < prepared.size(); ++k) {
+      if (prepared[k].effects.continue_as_new.has_value()) {
+        continuations.push_back(*prepared[k].effects.continue_as_new);
+      }
+      Finish(prepared[k], infos[k], nullptr);
+    }
+    return continuations;
+  }
+
   // Delivered: the signal closed a wait (or ended the run).
   static bool Delivered(LoadedRun& run, const OpenWork& before) {
     OpenWork after = run.interpreter->open_work();
@@ -1652,7 +1672,7 @@ class EngineImpl : public Engine {
       }
     }
     for (const auto& [key, task] : effects.new_tasks) {
-      if (effects.eager != nullptr && !effects.eager->claimed &&
+      if (effects.eager != nullptr &&
           EagerClaimLocked(*effects.eager, key, task)) {
         continue;
       }
@@ -1814,10 +1834,11 @@ class EngineImpl : public Engine {
   }
 
   // Eager dispatch: gives `task` (a new row) to the worker that asked for
-  // one in its completion, if it may run it now. REQUIRES: `eager` unfilled.
+  // tasks with its outcomes, if it wants more and may run it now.
   bool EagerClaimLocked(EagerClaim& eager, const std::string& key,
                         const TaskRecord& task)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(task_mu_) {
+    if (eager.tasks.size() >= eager.max) return false;
     auto w = workers_.find(eager.worker_id);
     if (w == workers_.end()) return false;
     WorkerState& worker = w->second;
@@ -1828,8 +1849,7 @@ class EngineImpl : public Engine {
         !ActionHasSlotLocked(task.action())) {
       return false;
     }
-    LeaseLocked(worker, key, task, now, eager.task);
-    eager.claimed = true;
+    LeaseLocked(worker, key, task, now, &eager.tasks.emplace_back());
     return true;
   }
 
@@ -1888,7 +1908,7 @@ class EngineImpl : public Engine {
   // with another outcome it is TOKEN_ALREADY_USED.
   absl::StatusOr<Lease> TakeLease(const std::string& token,
                                   const std::string& worker_id,
-                                  const std::string& outcome) {
+                                  uint64_t outcome) {
     absl::MutexLock lock(&task_mu_);
     auto it = leases_.find(token);
     if (it != leases_.end() && it->second.worker_id != worker_id) {
@@ -1901,7 +1921,7 @@ class EngineImpl : public Engine {
     if (it == leases_.end()) {
       auto done = finished_tokens_.find(token);
       if (done != finished_tokens_.end()) {
-        if (done->second == StableHash(outcome)) {
+        if (done->second == outcome) {
           return Error(absl::StatusCode::kAlreadyExists, "ALREADY_DONE",
                        "this outcome was already recorded");
         }
@@ -1948,10 +1968,10 @@ class EngineImpl : public Engine {
     return lease;
   }
 
-  void RememberToken(const std::string& token, const std::string& outcome)
+  void RememberToken(const std::string& token, uint64_t outcome)
       ABSL_LOCKS_EXCLUDED(task_mu_) {
     absl::MutexLock lock(&task_mu_);
-    finished_tokens_[token] = StableHash(outcome);
+    finished_tokens_[token] = outcome;
     finished_order_.push_back(token);
     while (finished_order_.size() > kRememberedTokens) {
       finished_tokens_.erase(finished_order_.front());
@@ -1959,68 +1979,215 @@ class EngineImpl : public Engine {
     }
   }
 
-  // Records the attempt's outcome (output or failure) with its start.
-  // With `eager`, a task the transition schedules may go straight to the
-  // finishing worker.
-  absl::Status FinishAttempt(const Lease& lease, const std::string& token,
-                             const std::string& outcome,
-                             const history::Payload* output,
-                             const history::Failure* failure,
-                             EagerClaim* eager) {
-    const TaskRecord& t = lease.task;
-    absl::Status s = Transition(
-        t.namespace_(), t.run_id(),
-        [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
-          if (run.interpreter == nullptr || run.interpreter->finished()) {
-            return Precondition(
-                "RUN_ALREADY_TERMINAL",
-                absl::StrCat("run ", RunName(run.ns, run.run_id),
-                             " has ended; the task was canceled"));
-          }
-          OpenWork open = run.interpreter->open_work();
-          if (std::find(open.scheduled_event_ids.begin(),
-                        open.scheduled_event_ids.end(),
-                        t.scheduled_event_id()) ==
-              open.scheduled_event_ids.end()) {
-            return Precondition("LEASE_LOST", "the attempt is no longer open");
-          }
-          std::vector<HistoryEvent> inputs(2);
-          auto* started = inputs[0].mutable_step_started();
-          started->set_scheduled_event_id(t.scheduled_event_id());
-          started->set_step_id(t.step_id());
-          started->set_attempt(t.attempt());
-          started->set_worker_id(lease.worker_id);
-          if (output != nullptr) {
-            auto* c = inputs[1].mutable_step_completed();
-            c->set_scheduled_event_id(t.scheduled_event_id());
-            c->set_step_id(t.step_id());
-            c->set_attempt(t.attempt());
-            *c->mutable_output() = *output;
-            c->set_worker_id(lease.worker_id);
-          } else {
-            auto* f = inputs[1].mutable_step_failed();
-            f->set_scheduled_event_id(t.scheduled_event_id());
-            f->set_step_id(t.step_id());
-            f->set_attempt(t.attempt());
-            *f->mutable_failure() = *failure;
-            f->set_worker_id(lease.worker_id);
-          }
-          return inputs;
-        },
-        /*after=*/nullptr, eager);
-    if (s.ok()) {
-      RememberToken(token, outcome);
-      return s;
+  // An outcome RecordOutcomes is recording.
+  struct Pending {
+    uint64_t hash = 0;           // identifies the outcome for its token
+    std::optional<Lease> lease;  // set: to record
+    history::Failure failure;    // a failure outcome, or an oversized output
+    bool oversized = false;      // an output over max_payload_bytes
+  };
+
+  // What RecordOutcomes decided: a status per outcome and the tasks claimed
+  // for the worker.
+  struct Recorded {
+    std::vector<absl::Status> results;
+    std::vector<Task> next_tasks;
+  };
+
+  // Records task outcomes (each an output or a failure, with the attempt's
+  // start) of `worker_id`: the one path of CompleteTask, FailTask and
+  // ReportTasks. Outcomes of one run go into one transition, the runs'
+  // transitions into one atomic AppendBatch. Up to `max_next` tasks the
+  // transitions schedule go straight to the worker (eager dispatch). Fails
+  // as a whole only when the commit fails (then nothing is recorded and the
+  // tasks are claimable again); per-outcome errors are in `results`.
+  absl::StatusOr<Recorded> RecordOutcomes(
+      const std::string& worker_id,
+      const std::vector<const TaskOutcome*>& outcomes, size_t max_next) {
+    Recorded out;
+    out.results.resize(outcomes.size());
+    std::vector<Pending> pending(outcomes.size());
+    // Runs in order of first appearance, each with its outcomes.
+    std::vector<std::pair<std::string, std::string>> runs;
+    absl::flat_hash_map<std::pair<std::string, std::string>,
+                        std::vector<size_t>>
+        by_run;
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+      const TaskOutcome& o = *outcomes[i];
+      Pending& p = pending[i];
+      if (o.has_failure()) {
+        p.hash =
+            StableHash(absl::StrCat("fail:", o.failure().SerializeAsString()));
+      } else {
+        p.hash = StableHash(absl::StrCat("ok:", o.output().data()));
+      }
+      absl::StatusOr<Lease> taken = TakeLease(o.token(), worker_id, p.hash);
+      if (ErrorCode(taken.status()) == "ALREADY_DONE") continue;
+      if (!taken.ok()) {
+        out.results[i] = taken.status();
+        continue;
+      }
+      p.lease = *std::move(taken);
+      if (o.has_failure()) {
+        p.failure = o.failure();
+        if (p.failure.code().empty()) p.failure.set_code("ACTION_FAILED");
+      } else if (static_cast<int64_t>(o.output().data().size()) >
+                 options_.max_payload_bytes) {
+        p.oversized = true;
+        p.failure.set_code("PAYLOAD_TOO_LARGE");
+        p.failure.set_message(absl::StrCat(
+            "step output is ", o.output().data().size(), " bytes, limit ",
+            options_.max_payload_bytes, " bytes"));
+        p.failure.set_non_retryable(true);
+      }
+      const TaskRecord& t = p.lease->task;
+      auto [it, inserted] = by_run.try_emplace({t.namespace_(), t.run_id()});
+      if (inserted) runs.push_back(it->first);
+      it->second.push_back(i);
     }
-    const std::string code = ErrorCode(s);
-    if (code != "RUN_ALREADY_TERMINAL" && code != "LEASE_LOST" &&
-        code != "RUN_NOT_FOUND" && code != "WORKFLOW_VERSION_NOT_FOUND") {
-      // Not recorded (e.g. a storage error): the task is claimable again.
+    if (runs.empty()) return out;
+
+    std::vector<absl::Mutex*> locks;
+    for (const auto& [ns, run_id] : runs) locks.push_back(&RunLock(ns, run_id));
+    // Each stripe once, in address order: no deadlock with other batches.
+    std::sort(locks.begin(), locks.end());
+    locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
+    for (absl::Mutex* mu : locks) mu->Lock();
+    auto unlock = absl::MakeCleanup([&] {
+      for (auto it = locks.rbegin(); it != locks.rend(); ++it) (*it)->Unlock();
+    });
+
+    EagerClaim eager{worker_id, max_next, {}};
+    std::vector<Prepared> prepared;
+    std::vector<size_t> requeue;  // leases whose task is claimable again
+    for (const auto& run_name : runs) {
+      const std::vector<size_t>& mine = by_run[run_name];
+      absl::StatusOr<Prepared> p = Prepare(
+          run_name.first, run_name.second,
+          [&](LoadedRun& run) -> absl::StatusOr<std::vector<HistoryEvent>> {
+            if (run.interpreter == nullptr || run.interpreter->finished()) {
+              return Precondition(
+                  "RUN_ALREADY_TERMINAL",
+                  absl::StrCat("run ", RunName(run.ns, run.run_id),
+                               " has ended; the task was canceled"));
+            }
+            const OpenWork open = run.interpreter->open_work();
+            std::vector<HistoryEvent> inputs;
+            for (size_t i : mine) {
+              const TaskRecord& t = pending[i].lease->task;
+              if (std::find(open.scheduled_event_ids.begin(),
+                            open.scheduled_event_ids.end(),
+                            t.scheduled_event_id()) ==
+                  open.scheduled_event_ids.end()) {
+                out.results[i] =
+                    Precondition("LEASE_LOST", "the attempt is no longer open");
+                continue;
+              }
+              AttemptEvents(pending[i].lease->worker_id, t, *outcomes[i],
+                            pending[i], &inputs);
+            }
+            return inputs;
+          },
+          max_next > 0 ? &eager : nullptr);
+      if (!p.ok()) {
+        const std::string code(ErrorCode(p.status()));
+        const bool gone = code == "RUN_ALREADY_TERMINAL" ||
+                          code == "LEASE_LOST" || code == "RUN_NOT_FOUND" ||
+                          code == "WORKFLOW_VERSION_NOT_FOUND";
+        for (size_t i : mine) {
+          if (!out.results[i].ok()) continue;
+          out.results[i] = p.status();
+          // Not recorded (e.g. a storage error): claimable again.
+          if (!gone) requeue.push_back(i);
+        }
+        continue;
+      }
+      if (p->run != nullptr) prepared.push_back(*std::move(p));
+    }
+
+    absl::Status committed;
+    std::vector<history::RunInfo> infos;
+    if (!prepared.empty()) {
+      absl::StatusOr<std::vector<history::RunInfo>> written;
+      if (prepared.size() == 1) {
+        // Every store can Append; AppendBatch is optional.
+        absl::StatusOr<history::RunInfo> one =
+            store_->Append(prepared[0].append);
+        if (one.ok()) {
+          written.emplace({*std::move(one)});
+        } else {
+          written = one.status();
+        }
+      } else {
+        std::vector<history::AppendRequest> appends;
+        for (Prepared& p : prepared) appends.push_back(std::move(p.append));
+        written = store_->AppendBatch(appends, {});
+      }
+      if (written.ok()) {
+        infos = *std::move(written);
+      } else {
+        // The prepared runs' cached state is dropped with them.
+        committed = written.status();
+        for (const Prepared& p : prepared) {
+          for (size_t i : by_run[{p.run->ns, p.run->run_id}]) {
+            if (out.results[i].ok()) requeue.push_back(i);
+          }
+        }
+        prepared.clear();
+      }
+    }
+    std::vector<StartRunRequest> continuations = FinishAll(prepared, infos);
+    std::move(unlock).Invoke();
+    if (!requeue.empty()) {
       absl::MutexLock lock(&task_mu_);
-      ready_[lease.task_key] = t;
-      WakeForTaskLocked(t);
+      for (size_t i : requeue) {
+        const Lease& lease = *pending[i].lease;
+        ready_[lease.task_key] = lease.task;
+        WakeForTaskLocked(lease.task);
+      }
     }
-    return s;
+    RETURN_IF_ERROR(committed);
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+      if (!pending[i].lease.has_value() || !out.results[i].ok()) continue;
+      RememberToken(outcomes[i]->token(), pending[i].hash);
+      if (pending[i].oversized) {
+        out.results[i] =
+            Invalid("PAYLOAD_TOO_LARGE", pending[i].failure.message());
+      }
+    }
+    for (const StartRunRequest& next : continuations) {
+      StartContinuation(next).IgnoreError();
+    }
+    out.next_tasks = std::move(eager.tasks);
+    return out;
+  }
+
+  // The events recording one attempt's outcome: its start and its
+  // completion or failure.
+  static void AttemptEvents(const std::string& worker_id, const TaskRecord& t,
+                            const TaskOutcome& outcome, const Pending& pending,
+                            std::vector<HistoryEvent>* events) {
+    auto* started = events->emplace_back().mutable_step_started();
+    started->set_scheduled_event_id(t.scheduled_event_id());
+    started->set_step_id(t.step_id());
+    started->set_attempt(t.attempt());
+    started->set_worker_id(worker_id);
+    HistoryEvent& e = events->emplace_back();
+    if (outcome.has_failure() || pending.oversized) {
+      auto* f = e.mutable_step_failed();
+      f->set_scheduled_event_id(t.scheduled_event_id());
+      f->set_step_id(t.step_id());
+      f->set_attempt(t.attempt());
+      *f->mutable_failure() = pending.failure;
+      f->set_worker_id(worker_id);
+    } else {
+      auto* c = e.mutable_step_completed();
+      c->set_scheduled_event_id(t.scheduled_event_id());
+      c->set_step_id(t.step_id());
+      c->set_attempt(t.attempt());
+      *c->mutable_output() = outcome.output();
+      c->set_worker_id(worker_id);
+    }
   }
 
   void ExpireLease(const Lease& lease) {

@@ -157,6 +157,12 @@ class Engine {
       const CompleteTaskRequest& request) = 0;
   virtual absl::StatusOr<FailTaskResponse> FailTask(
       const FailTaskRequest& request) = 0;
+  // Several outcomes of one worker's tasks in one atomic commit (one WAL
+  // sync): each decided as CompleteTask or FailTask decides it, its result
+  // in `results` (request order). Fails as a whole, recording nothing (the
+  // tasks become claimable again), only when the commit fails.
+  virtual absl::StatusOr<ReportTasksResponse> ReportTasks(
+      const ReportTasksRequest& request) = 0;
   virtual absl::StatusOr<DeregisterWorkerResponse> DeregisterWorker(
       const DeregisterWorkerRequest& request) = 0;
   virtual absl::StatusOr<DrainWorkerResponse> DrainWorker(

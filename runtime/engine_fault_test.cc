@@ -21,6 +21,7 @@
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "history/events.h"
 #include "history/memory_store.h"
 #include "history/rocksdb_store.h"
 #include "history/testing/fault_injection_fs.h"
@@ -145,7 +146,8 @@ absl::StatusOr<history::History> HistoryOf(Engine& engine,
 
 // Checks that the run's history is dense and valid, replays against the
 // definition, and has no step completed twice.
-void ExpectSound(Engine& engine, const std::string& run) {
+void ExpectSound(Engine& engine, const std::string& run,
+                 absl::string_view definition = kDefinition) {
   SCOPED_TRACE(run);
   absl::StatusOr<history::History> h = HistoryOf(engine, run);
   ASSERT_THAT(h, IsOk());
@@ -159,7 +161,7 @@ void ExpectSound(Engine& engine, const std::string& run) {
   for (const auto& [step, n] : completions) {
     EXPECT_EQ(n, 1) << "step " << step << " completed " << n << " times";
   }
-  EXPECT_THAT(Replay(ParseDefinition(kDefinition).definition, *h), IsOk());
+  EXPECT_THAT(Replay(ParseDefinition(definition).definition, *h), IsOk());
 }
 
 // Runs every run in `runs` to completion: starts it if it is missing
@@ -474,8 +476,9 @@ INSTANTIATE_TEST_SUITE_P(Seeds, EngineRandomFaultTest,
 // is not sticky, so a test can see what the engine does next.
 class FlakyStore : public history::HistoryStore {
  public:
-  std::atomic<int> fail_appends{0};
+  std::atomic<int> fail_appends{0};  // Appends and AppendBatches
   std::atomic<int> fail_writes{0};
+  std::atomic<int> appends{0};  // commits of events: Append + AppendBatch
 
   absl::StatusOr<history::RunInfo> Append(
       const history::AppendRequest& request) override {
@@ -484,7 +487,19 @@ class FlakyStore : public history::HistoryStore {
       return Error(absl::StatusCode::kUnavailable, "STORAGE_FAILED",
                    "injected append failure");
     }
+    ++appends;
     return store_->Append(request);
+  }
+  absl::StatusOr<std::vector<history::RunInfo>> AppendBatch(
+      const std::vector<history::AppendRequest>& requests,
+      const std::vector<history::Mutation>& writes) override {
+    if (fail_appends > 0) {
+      --fail_appends;
+      return Error(absl::StatusCode::kUnavailable, "STORAGE_FAILED",
+                   "injected batch failure");
+    }
+    ++appends;
+    return store_->AppendBatch(requests, writes);
   }
   absl::Status Write(const std::vector<history::Mutation>& writes) override {
     if (fail_writes > 0) {
@@ -540,6 +555,173 @@ class FlakyEngineTest : public ::testing::Test {
   FlakyStore store_;
   std::unique_ptr<Engine> engine_;
 };
+
+// Two branches of work at once, then the end.
+constexpr char kForkDefinition[] = R"({
+  "name": "fork", "version": "1",
+  "steps": [
+    {"id": "both", "type": "control.parallel", "branches": [
+      [{"id": "left", "type": "action", "action": "work", "input": "input"}],
+      [{"id": "right", "type": "action", "action": "work", "input": "input"}]]},
+    {"id": "r", "type": "control.return", "output": "steps.left.output + steps.right.output"}
+  ]})";
+
+// A worker "wide" holding up to 10 tasks, with every ready task polled.
+class ReportTasksTest : public FlakyEngineTest {
+ protected:
+  void SetUp() override {
+    FlakyEngineTest::SetUp();
+    RegisterDefinitionRequest def;
+    def.set_namespace_("default");
+    def.set_definition_json(kForkDefinition);
+    ASSERT_THAT(engine_->RegisterDefinition(def), IsOk());
+    RegisterWorkerRequest worker;
+    worker.set_namespace_("default");
+    worker.set_identity("wide");
+    worker.set_max_concurrency(10);
+    worker_ = engine_->RegisterWorker(worker)->worker_id();
+  }
+  std::vector<Task> PollAll() {
+    std::vector<Task> tasks;
+    for (;;) {
+      PollTaskRequest p;
+      p.set_worker_id(worker_);
+      absl::StatusOr<PollTaskResponse> polled = engine_->PollTask(p);
+      if (!polled.ok() || !polled->has_task()) return tasks;
+      tasks.push_back(polled->task());
+    }
+  }
+  static TaskOutcome Output(const Task& task, absl::string_view json) {
+    TaskOutcome o;
+    o.set_token(task.token());
+    *o.mutable_output() = history::JsonPayload(json);
+    return o;
+  }
+  // Starts runs r1 and r2 and reports their first steps done.
+  ReportTasksRequest ReportOfTwoRuns() {
+    EXPECT_THAT(Start(*engine_, "r1", 1), IsOk());
+    EXPECT_THAT(Start(*engine_, "r2", 1), IsOk());
+    std::vector<Task> tasks = PollAll();
+    EXPECT_EQ(tasks.size(), 2u);
+    ReportTasksRequest report;
+    report.set_worker_id(worker_);
+    for (const Task& t : tasks) *report.add_outcomes() = Output(t, "2");
+    return report;
+  }
+  std::vector<std::string> Codes(const ReportTasksResponse& r) {
+    std::vector<std::string> codes;
+    for (const auto& result : r.results()) codes.push_back(result.code());
+    return codes;
+  }
+
+  std::string worker_;
+};
+
+TEST_F(ReportTasksTest, OutcomesOfSeveralRunsAreRecordedInOneCommit) {
+  Engine& engine = *engine_;
+  ASSERT_THAT(Start(engine, "r1", 1), IsOk());
+  ASSERT_THAT(Start(engine, "r2", 10), IsOk());
+  StartRunRequest fork;
+  fork.set_namespace_("default");
+  fork.set_workflow("fork");
+  fork.set_run_id("f");
+  fork.set_input_json("5");
+  ASSERT_THAT(engine.StartRun(fork), IsOk());
+  std::map<std::string, Task> tasks;  // by run/step
+  for (const Task& t : PollAll()) tasks[t.run_id() + "/" + t.step_id()] = t;
+  ASSERT_EQ(tasks.size(), 4u);
+
+  ReportTasksRequest report;
+  report.set_worker_id(worker_);
+  *report.add_outcomes() = Output(tasks["r1/a"], "2");
+  TaskOutcome failed;
+  failed.set_token(tasks["r2/a"].token());
+  failed.mutable_failure()->set_code("BOOM");
+  failed.mutable_failure()->set_non_retryable(true);
+  *report.add_outcomes() = failed;
+  // Two outcomes of one run (its parallel branches) in the same report.
+  *report.add_outcomes() = Output(tasks["f/left"], "5");
+  *report.add_outcomes() = Output(tasks["f/right"], "6");
+  TaskOutcome forged;
+  forged.set_token("not-a-token");
+  *forged.mutable_output() = history::JsonPayload("1");
+  *report.add_outcomes() = forged;
+  report.set_max_next_tasks(5);
+  const int appends = store_.appends;
+  absl::StatusOr<ReportTasksResponse> reported = engine.ReportTasks(report);
+  ASSERT_THAT(reported, IsOk());
+  EXPECT_EQ(store_.appends - appends, 1);  // one commit for three runs
+  EXPECT_THAT(Codes(*reported),
+              ::testing::ElementsAre("", "", "", "", "INVALID_TOKEN"));
+  // r1's next step came back with the report, leased to the worker.
+  ASSERT_EQ(reported->next_tasks_size(), 1);
+  EXPECT_EQ(reported->next_tasks(0).run_id(), "r1");
+  EXPECT_EQ(reported->next_tasks(0).step_id(), "b");
+  EXPECT_TRUE(PollAll().empty());
+
+  EXPECT_EQ(Describe(engine, "r1")->status(), "RUNNING");
+  EXPECT_EQ(Describe(engine, "r2")->status(), "FAILED");
+  absl::StatusOr<DescribeRunResponse> f = Describe(engine, "f");
+  ASSERT_THAT(f, IsOk());
+  EXPECT_EQ(f->status(), "COMPLETED");
+  EXPECT_EQ(f->output_json(), "11");
+  for (const char* run : {"r1", "r2"}) ExpectSound(engine, run);
+  ExpectSound(engine, "f", kForkDefinition);
+
+  // Reporting again (a client retrying): acknowledged, nothing recorded;
+  // another outcome under a used token is refused.
+  const int64_t length = Describe(engine, "f")->history_length();
+  ReportTasksRequest again;
+  again.set_worker_id(worker_);
+  *again.add_outcomes() = Output(tasks["f/left"], "5");
+  *again.add_outcomes() = Output(tasks["f/right"], "7");
+  reported = engine.ReportTasks(again);
+  ASSERT_THAT(reported, IsOk());
+  EXPECT_THAT(Codes(*reported),
+              ::testing::ElementsAre("", "TOKEN_ALREADY_USED"));
+  EXPECT_EQ(Describe(engine, "f")->history_length(), length);
+}
+
+TEST_F(ReportTasksTest, EagerTasksStopAtMaxNextTasksAndTheRestQueue) {
+  Engine& engine = *engine_;
+  ReportTasksRequest report = ReportOfTwoRuns();
+  report.set_max_next_tasks(1);
+  absl::StatusOr<ReportTasksResponse> reported = engine.ReportTasks(report);
+  ASSERT_THAT(reported, IsOk());
+  ASSERT_EQ(reported->next_tasks_size(), 1);
+  std::vector<Task> rest = PollAll();
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_NE(rest[0].run_id(), reported->next_tasks(0).run_id());
+  EXPECT_EQ(rest[0].step_id(), "b");
+}
+
+TEST_F(ReportTasksTest, AFailedCommitRecordsNothingAndTheTasksComeBack) {
+  Engine& engine = *engine_;
+  ReportTasksRequest report = ReportOfTwoRuns();
+  report.set_max_next_tasks(2);
+  store_.fail_appends = 1;
+  EXPECT_THAT(engine.ReportTasks(report), HasErrorCode("STORAGE_FAILED"));
+  EXPECT_EQ(Describe(engine, "r1")->history_length(), 2);
+  EXPECT_EQ(Describe(engine, "r2")->history_length(), 2);
+  // Claimable again as the same attempts; they complete once.
+  std::vector<Task> again = PollAll();
+  ASSERT_EQ(again.size(), 2u);
+  ReportTasksRequest retry;
+  retry.set_worker_id(worker_);
+  for (const Task& t : again) {
+    EXPECT_EQ(t.attempt(), 1);
+    *retry.add_outcomes() = Output(t, "2");
+  }
+  absl::StatusOr<ReportTasksResponse> reported = engine.ReportTasks(retry);
+  ASSERT_THAT(reported, IsOk());
+  EXPECT_THAT(Codes(*reported), ::testing::ElementsAre("", ""));
+  // The first tokens lost their lease when the tasks came back.
+  reported = engine.ReportTasks(report);
+  ASSERT_THAT(reported, IsOk());
+  EXPECT_THAT(Codes(*reported),
+              ::testing::ElementsAre("LEASE_LOST", "LEASE_LOST"));
+  for (const char* run : {"r1", "r2"}) ExpectSound(engine, run);
+}
 
 // The transition that failed to commit left nothing behind in memory: the
 // run's cached interpreter and run record are not ahead of the store, so the

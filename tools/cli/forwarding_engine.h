@@ -94,6 +94,10 @@ class ForwardingEngine : public runtime::Engine {
       const runtime::FailTaskRequest& r) override {
     return inner_->FailTask(r);
   }
+  absl::StatusOr<runtime::ReportTasksResponse> ReportTasks(
+      const runtime::ReportTasksRequest& r) override {
+    return inner_->ReportTasks(r);
+  }
   absl::StatusOr<runtime::DeregisterWorkerResponse> DeregisterWorker(
       const runtime::DeregisterWorkerRequest& r) override {
     return inner_->DeregisterWorker(r);
