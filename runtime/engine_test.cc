@@ -1027,5 +1027,84 @@ TEST(EngineWorkerPoolTest, InProcessWorkersRunManyRunsConcurrently) {
   EXPECT_EQ(pool.tasks_completed(), 600);
 }
 
+// Stop drains: every task the pool holds (queued, running or with its
+// outcome not yet reported) runs and is reported before the worker
+// deregisters, so no lease is left to expire into a failed attempt.
+TEST(EngineWorkerPoolTest, StopReportsEveryTaskThePoolHolds) {
+  auto store = history::NewInMemoryHistoryStore();
+  auto engine = Engine::Open(store.get()).value();
+  RegisterDefinitionRequest r;
+  r.set_namespace_("default");
+  r.set_definition_json(R"({
+    "name": "slow3", "version": "1",
+    "steps": [
+      {"id": "a", "type": "action", "action": "slow", "input": "input + 1"},
+      {"id": "b", "type": "action", "action": "slow", "input": "steps.a.output + 1"},
+      {"id": "c", "type": "action", "action": "slow", "input": "steps.b.output + 1"},
+      {"id": "r", "type": "control.return", "output": "steps.c.output"}]})");
+  ASSERT_THAT(engine->RegisterDefinition(r), IsOk());
+  ActionRegistry registry;
+  registry.Register(
+      "slow",
+      [](const ActionContext&,
+         const history::Payload& in) -> absl::StatusOr<history::Payload> {
+        absl::SleepFor(absl::Milliseconds(1));
+        return in;
+      });
+  WorkerPoolOptions options;
+  options.threads = 8;
+  options.poll_timeout = absl::Milliseconds(20);
+  std::vector<std::string> runs;
+  for (int i = 0; i < 40; ++i) {
+    StartRunRequest s;
+    s.set_namespace_("default");
+    s.set_workflow("slow3");
+    s.set_input_json("0");
+    runs.push_back(engine->StartRun(s)->run_id());
+  }
+  auto count = [&](auto has) {
+    int n = 0;
+    for (const std::string& run : runs) {
+      const history::History h = HistoryOf(*engine, run);
+      for (const auto& e : h.events()) n += has(e);
+    }
+    return n;
+  };
+  {
+    WorkerPool pool(engine.get(), &registry, options);
+    ASSERT_THAT(pool.Start(), IsOk());
+    absl::SleepFor(absl::Milliseconds(15));  // stop with work in flight
+    pool.Stop();
+    EXPECT_GT(pool.tasks_completed(), 0);
+    EXPECT_EQ(count([](const history::HistoryEvent& e) {
+                return e.has_step_completed();
+              }),
+              pool.tasks_completed());
+  }
+  EXPECT_EQ(count([](const history::HistoryEvent& e) {
+              return e.has_step_timed_out() || e.has_step_failed();
+            }),
+            0);
+  // Another pool finishes the rest; every step completes exactly once.
+  WorkerPool pool(engine.get(), &registry, options);
+  ASSERT_THAT(pool.Start(), IsOk());
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  for (const std::string& run : runs) {
+    DescribeRunRequest d;
+    d.set_namespace_("default");
+    d.set_run_id(run);
+    while (engine->DescribeRun(d)->status() != "COMPLETED") {
+      ASSERT_LT(absl::Now(), give_up) << "run " << run << " stuck";
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    EXPECT_EQ(engine->DescribeRun(d)->output_json(), "3");
+  }
+  pool.Stop();
+  EXPECT_EQ(count([](const history::HistoryEvent& e) {
+              return e.has_step_completed();
+            }),
+            3 * 40);
+}
+
 }  // namespace
 }  // namespace retrace::runtime

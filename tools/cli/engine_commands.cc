@@ -357,6 +357,16 @@ class ActivityEngine final : public ForwardingEngine {
     return response;
   }
 
+  absl::StatusOr<runtime::ReportTasksResponse> ReportTasks(
+      const runtime::ReportTasksRequest& r) override {
+    auto response = ForwardingEngine::ReportTasks(r);
+    absl::MutexLock lock(&mu_);
+    in_flight_ -= r.outcomes_size();
+    if (response.ok()) in_flight_ += response->next_tasks_size();
+    last_activity_ = absl::Now();
+    return response;
+  }
+
   // Something is about to happen (a timer is due soon).
   void Touch() {
     absl::MutexLock lock(&mu_);

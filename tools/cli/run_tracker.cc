@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "tools/cli/forwarding_engine.h"
 
 namespace retrace::cli {
@@ -46,7 +47,36 @@ class RunTracker::TrackingEngine final : public ForwardingEngine {
     return response;
   }
 
+  absl::StatusOr<runtime::ReportTasksResponse> ReportTasks(
+      const runtime::ReportTasksRequest& r) override {
+    auto response = ForwardingEngine::ReportTasks(r);
+    absl::flat_hash_set<std::string> still_open;
+    if (response.ok()) {
+      for (const runtime::Task& t : response->next_tasks()) {
+        Claimed(t);
+        still_open.insert(t.run_id());
+      }
+    }
+    for (const runtime::TaskOutcome& o : r.outcomes()) {
+      std::string run_id = Forget(o.token());
+      if (!run_id.empty() && !still_open.contains(run_id)) {
+        tracker_->Check(run_id);
+      }
+    }
+    return response;
+  }
+
  private:
+  // The run of a task the tracker saw handed out, forgotten ("" if unknown).
+  std::string Forget(const std::string& token) {
+    absl::MutexLock lock(&tracker_->mu_);
+    auto it = tracker_->token_runs_.find(token);
+    if (it == tracker_->token_runs_.end()) return "";
+    std::string run_id = std::move(it->second);
+    tracker_->token_runs_.erase(it);
+    return run_id;
+  }
+
   // A task handed out eagerly with a completion.
   void Claimed(const runtime::Task& task) {
     absl::MutexLock lock(&tracker_->mu_);
@@ -57,15 +87,8 @@ class RunTracker::TrackingEngine final : public ForwardingEngine {
   // response, if any: a run that was just given its next task is still open,
   // so describing it would only cost a read.
   void AfterOutcome(const std::string& token, const std::string& next_run) {
-    std::string run_id;
-    {
-      absl::MutexLock lock(&tracker_->mu_);
-      auto it = tracker_->token_runs_.find(token);
-      if (it == tracker_->token_runs_.end()) return;
-      run_id = std::move(it->second);
-      tracker_->token_runs_.erase(it);
-    }
-    if (run_id == next_run) return;
+    const std::string run_id = Forget(token);
+    if (run_id.empty() || run_id == next_run) return;
     tracker_->Check(run_id);
   }
 

@@ -93,6 +93,20 @@ class AckingEngine final : public ForwardingEngine {
     return response;
   }
 
+  absl::StatusOr<runtime::ReportTasksResponse> ReportTasks(
+      const runtime::ReportTasksRequest& r) override {
+    auto response = ForwardingEngine::ReportTasks(r);
+    for (int i = 0; i < r.outcomes_size(); ++i) {
+      Acknowledged(r.outcomes(i).token(),
+                   r.outcomes(i).has_failure() ? "failed" : "completed",
+                   response.ok() && response->results(i).code().empty());
+    }
+    if (response.ok()) {
+      for (const runtime::Task& t : response->next_tasks()) Claimed(t);
+    }
+    return response;
+  }
+
   int64_t acknowledged() const { return acknowledged_.load(); }
   absl::Status error() const {
     absl::MutexLock lock(&mu_);
