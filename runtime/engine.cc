@@ -124,6 +124,30 @@ struct Effects {
   EagerClaim* eager = nullptr;
 };
 
+// The lock stripes of several runs, each taken once and in address order
+// (so that two batches cannot deadlock), held until Release() or the end of
+// the scope.
+class StripeLocks {
+ public:
+  explicit StripeLocks(std::vector<absl::Mutex*> locks)
+      : locks_(std::move(locks)) {
+    std::sort(locks_.begin(), locks_.end());
+    locks_.erase(std::unique(locks_.begin(), locks_.end()), locks_.end());
+    for (absl::Mutex* mu : locks_) mu->Lock();
+  }
+  StripeLocks(const StripeLocks&) = delete;
+  StripeLocks& operator=(const StripeLocks&) = delete;
+  ~StripeLocks() { Release(); }
+
+  void Release() {
+    for (auto it = locks_.rbegin(); it != locks_.rend(); ++it) (*it)->Unlock();
+    locks_.clear();
+  }
+
+ private:
+  std::vector<absl::Mutex*> locks_;
+};
+
 class EngineImpl : public Engine {
  public:
   EngineImpl(history::HistoryStore* store, const EngineOptions& options)
@@ -329,8 +353,91 @@ class EngineImpl : public Engine {
 
   // ---- runs ---------------------------------------------------------------
 
+  // A start validated and decided, not yet committed.
+  struct PlannedStart {
+    std::string ns;
+    std::string run_id;
+    std::shared_ptr<const Definition> def;
+    std::string version;
+    std::string input_json;
+    std::string dedupe_key;  // empty: none
+    absl::Duration window;   // of the dedupe key
+  };
+
   absl::StatusOr<StartRunResponse> StartRun(
       const StartRunRequest& request) override {
+    ASSIGN_OR_RETURN(PlannedStart start, PlanStart(request));
+    return CommitStart(request, start);
+  }
+
+  absl::StatusOr<std::vector<absl::StatusOr<StartRunResponse>>> StartRuns(
+      const std::vector<StartRunRequest>& requests) override {
+    std::vector<absl::StatusOr<StartRunResponse>> results(
+        requests.size(), absl::UnknownError("not started"));
+    std::vector<PlannedStart> planned(requests.size());
+    std::vector<size_t> batch, alone;
+    absl::flat_hash_set<std::pair<std::string, std::string>> runs;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      absl::StatusOr<PlannedStart> p = PlanStart(requests[i]);
+      if (!p.ok()) {
+        results[i] = p.status();
+        continue;
+      }
+      planned[i] = *std::move(p);
+      if (planned[i].dedupe_key.empty() &&
+          runs.insert({planned[i].ns, planned[i].run_id}).second) {
+        batch.push_back(i);
+      } else {
+        alone.push_back(i);
+      }
+    }
+    std::vector<absl::Mutex*> locks;
+    for (size_t i : batch) {
+      locks.push_back(&RunLock(planned[i].ns, planned[i].run_id));
+    }
+    StripeLocks stripes(std::move(locks));
+    std::vector<Prepared> prepared;
+    for (size_t i : batch) {
+      const PlannedStart& start = planned[i];
+      StartRunResponse response;
+      response.set_run_id(start.run_id);
+      response.set_version(start.version);
+      absl::StatusOr<history::RunInfo> existing =
+          store_->GetRunInfo(start.ns, start.run_id);
+      if (existing.ok()) {
+        response.set_version(existing->version());
+        response.set_duplicate(true);
+        results[i] = response;
+        continue;
+      }
+      absl::StatusOr<Prepared> p = PrepareCreate(requests[i], start, {});
+      if (!p.ok()) {
+        results[i] = p.status();
+        continue;
+      }
+      results[i] = response;
+      prepared.push_back(*std::move(p));
+    }
+    std::vector<StartRunRequest> continuations;
+    if (!prepared.empty()) {
+      std::vector<history::AppendRequest> appends;
+      for (Prepared& p : prepared) appends.push_back(std::move(p.append));
+      // On failure the prepared runs are dropped with them.
+      ASSIGN_OR_RETURN(std::vector<history::RunInfo> infos,
+                       store_->AppendBatch(appends, {}));
+      continuations = FinishAll(prepared, infos);
+    }
+    stripes.Release();
+    for (const StartRunRequest& next : continuations) {
+      StartContinuation(next).IgnoreError();
+    }
+    for (size_t i : alone) results[i] = CommitStart(requests[i], planned[i]);
+    return results;
+  }
+
+  // Validates `request` and decides its version, input, guard, dedupe key
+  // and run id. A refused guard is recorded here.
+  absl::StatusOr<PlannedStart> PlanStart(const StartRunRequest& request) {
     const std::string& ns = request.namespace_();
     RETURN_IF_ERROR(history::ValidateIdentifier("namespace", ns));
     if (request.workflow().empty()) {
@@ -429,12 +536,20 @@ class EngineImpl : public Engine {
           request.workflow(), "-",
           absl::Hex(absl::Uniform<uint64_t>(random_), absl::kZeroPad16));
     }
+    return PlannedStart{ns,         run_id,     std::move(def), version,
+                        input_json, dedupe_key, window};
+  }
 
+  // Commits a planned start on its own: under its dedupe key's lock when it
+  // has one (an unexpired key returns the existing run).
+  absl::StatusOr<StartRunResponse> CommitStart(const StartRunRequest& request,
+                                               const PlannedStart& start) {
+    const std::string& ns = start.ns;
     std::unique_ptr<absl::MutexLock> dedupe_lock;
     std::vector<Mutation> extra;
     const std::string dkey =
-        internal::DedupeKey(ns, request.workflow(), dedupe_key);
-    if (!dedupe_key.empty()) {
+        internal::DedupeKey(ns, request.workflow(), start.dedupe_key);
+    if (!start.dedupe_key.empty()) {
       dedupe_lock = std::make_unique<absl::MutexLock>(
           &dedupe_stripes_[absl::Hash<std::string>()(dkey) % kStripes]);
       ASSIGN_OR_RETURN(auto existing, GetRow<internal::DedupeRecord>(
@@ -452,13 +567,12 @@ class EngineImpl : public Engine {
         return response;
       }
       internal::DedupeRecord d;
-      d.set_run_id(run_id);
-      *d.mutable_expires_at() = history::FromTime(clock_->Now() + window);
+      d.set_run_id(start.run_id);
+      *d.mutable_expires_at() = history::FromTime(clock_->Now() + start.window);
       extra.push_back(
           Mutation::Put(KeySpace::kDedupe, dkey, d.SerializeAsString()));
     }
-    return CreateRun(ns, run_id, request, def, version, input_json, dedupe_key,
-                     std::move(extra));
+    return CreateRun(request, start, std::move(extra));
   }
 
   absl::StatusOr<SignalRunResponse> SignalRun(
@@ -488,13 +602,7 @@ class EngineImpl : public Engine {
       }
       locks.push_back(&RunLock(r.namespace_(), r.run_id()));
     }
-    // Each stripe once, in address order: no deadlock with other batches.
-    std::sort(locks.begin(), locks.end());
-    locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
-    for (absl::Mutex* mu : locks) mu->Lock();
-    auto unlock = absl::MakeCleanup([&] {
-      for (auto it = locks.rbegin(); it != locks.rend(); ++it) (*it)->Unlock();
-    });
+    StripeLocks stripes(std::move(locks));
     std::vector<Prepared> prepared;
     for (size_t i = 0; i < requests.size(); ++i) {
       const SignalRunRequest& request = requests[i];
@@ -529,7 +637,7 @@ class EngineImpl : public Engine {
     ASSIGN_OR_RETURN(std::vector<history::RunInfo> infos,
                      store_->AppendBatch(appends, extra));
     std::vector<StartRunRequest> continuations = FinishAll(prepared, infos);
-    std::move(unlock).Invoke();
+    stripes.Release();
     for (const StartRunRequest& next : continuations) {
       StartContinuation(next).IgnoreError();
     }
@@ -1689,59 +1797,25 @@ class EngineImpl : public Engine {
     timers_.erase({fire, key});
   }
 
-  absl::StatusOr<StartRunResponse> CreateRun(
-      const std::string& ns, const std::string& run_id,
-      const StartRunRequest& request, std::shared_ptr<const Definition> def,
-      const std::string& version, const std::string& input_json,
-      const std::string& dedupe_key, std::vector<Mutation> extra) {
+  // Creates the planned run: its run_started event and first decisions,
+  // committed with `extra` rows. An existing run id is a duplicate.
+  absl::StatusOr<StartRunResponse> CreateRun(const StartRunRequest& request,
+                                             const PlannedStart& start,
+                                             std::vector<Mutation> extra) {
     StartRunResponse response;
-    response.set_run_id(run_id);
-    response.set_version(version);
-    absl::ReleasableMutexLock lock(&RunLock(ns, run_id));
-    absl::StatusOr<history::RunInfo> existing = store_->GetRunInfo(ns, run_id);
+    response.set_run_id(start.run_id);
+    response.set_version(start.version);
+    absl::ReleasableMutexLock lock(&RunLock(start.ns, start.run_id));
+    absl::StatusOr<history::RunInfo> existing =
+        store_->GetRunInfo(start.ns, start.run_id);
     if (existing.ok()) {
       response.set_version(existing->version());
       response.set_duplicate(true);
       return response;
     }
-    auto run = std::make_unique<LoadedRun>();
-    run->ns = ns;
-    run->run_id = run_id;
-    run->def = def;
-    run->info = history::NewRunInfo(ns, run_id);
-    run->record.set_workflow(def->name);
-    run->record.set_version(version);
-    run->record.set_dedupe_key(dedupe_key);
-    run->interpreter = Interpreter::Create(def, ns, run_id, Interp());
-    HistoryEvent start;
-    auto* a = start.mutable_run_started();
-    a->set_workflow(def->name);
-    a->set_version(version);
-    *a->mutable_input() = history::JsonPayload(input_json);
-    a->set_attempt(1);
-    a->set_task_queue(def->task_queue);
-    a->set_total_steps(def->total_top_level_steps());
-    a->set_identity(request.identity());
-    a->set_trigger_event_id(request.trigger_event_id());
-    a->set_dedupe_key(dedupe_key);
-    a->set_correlation_key(request.correlation_key());
-    if (absl::StartsWith(request.identity(), "continue-as-new:")) {
-      a->set_continued_from_run_id(request.identity().substr(16));
-    }
-    std::vector<HistoryEvent> events;
-    RETURN_IF_ERROR(ApplyInputs(*run, {start}, &events));
-    Effects effects;
-    std::vector<Mutation> writes = Plan(*run, events, &effects);
-    for (auto& m : extra) writes.push_back(std::move(m));
-    writes.push_back(Mutation::Delete(KeySpace::kRunState,
-                                      internal::ContinueKey(ns, run_id)));
-    history::AppendRequest append;
-    append.ns = ns;
-    append.run_id = run_id;
-    append.expected_next_event_id = 1;
-    append.events = std::move(events);
-    append.writes = std::move(writes);
-    absl::StatusOr<history::RunInfo> info = store_->Append(append);
+    ASSIGN_OR_RETURN(Prepared p,
+                     PrepareCreate(request, start, std::move(extra)));
+    absl::StatusOr<history::RunInfo> info = store_->Append(p.append);
     if (!info.ok()) {
       if (ErrorCode(info.status()) == "HISTORY_CONFLICT") {
         response.set_duplicate(true);
@@ -1749,24 +1823,73 @@ class EngineImpl : public Engine {
       }
       return info.status();
     }
-    run->info = *info;
-    Publish(effects);
-    PutCached(internal::RunKey(ns, run_id), std::move(run));
-    if (effects.continue_as_new.has_value()) {
+    std::optional<StartRunRequest> next = p.effects.continue_as_new;
+    Finish(p, *info, nullptr);
+    if (next.has_value()) {
       // Not under this run's lock: the new run's lock may be the same stripe.
       lock.Release();
-      StartContinuation(*effects.continue_as_new).IgnoreError();
+      StartContinuation(*next).IgnoreError();
     }
     return response;
+  }
+
+  // The transition that creates a run (the caller holds its lock and has
+  // checked it does not exist).
+  absl::StatusOr<Prepared> PrepareCreate(const StartRunRequest& request,
+                                         const PlannedStart& start,
+                                         std::vector<Mutation> extra) {
+    const std::string& ns = start.ns;
+    const std::string& run_id = start.run_id;
+    const Definition& def = *start.def;
+    Prepared p;
+    p.key = internal::RunKey(ns, run_id);
+    p.run = std::make_unique<LoadedRun>();
+    LoadedRun& run = *p.run;
+    run.ns = ns;
+    run.run_id = run_id;
+    run.def = start.def;
+    run.info = history::NewRunInfo(ns, run_id);
+    run.record.set_workflow(def.name);
+    run.record.set_version(start.version);
+    run.record.set_dedupe_key(start.dedupe_key);
+    run.interpreter = Interpreter::Create(start.def, ns, run_id, Interp());
+    HistoryEvent started;
+    auto* a = started.mutable_run_started();
+    a->set_workflow(def.name);
+    a->set_version(start.version);
+    *a->mutable_input() = history::JsonPayload(start.input_json);
+    a->set_attempt(1);
+    a->set_task_queue(def.task_queue);
+    a->set_total_steps(def.total_top_level_steps());
+    a->set_identity(request.identity());
+    a->set_trigger_event_id(request.trigger_event_id());
+    a->set_dedupe_key(start.dedupe_key);
+    a->set_correlation_key(request.correlation_key());
+    if (absl::StartsWith(request.identity(), "continue-as-new:")) {
+      a->set_continued_from_run_id(request.identity().substr(16));
+    }
+    std::vector<HistoryEvent> events;
+    RETURN_IF_ERROR(ApplyInputs(run, {started}, &events));
+    std::vector<Mutation> writes = Plan(run, events, &p.effects);
+    for (auto& m : extra) writes.push_back(std::move(m));
+    writes.push_back(Mutation::Delete(KeySpace::kRunState,
+                                      internal::ContinueKey(ns, run_id)));
+    p.append.ns = ns;
+    p.append.run_id = run_id;
+    p.append.expected_next_event_id = 1;
+    p.append.events = std::move(events);
+    p.append.writes = std::move(writes);
+    return p;
   }
 
   absl::Status StartContinuation(const StartRunRequest& start) {
     auto def =
         FindDefinition(start.namespace_(), start.workflow(), start.version());
     if (def == nullptr) return absl::OkStatus();  // version removed meanwhile
-    return CreateRun(start.namespace_(), start.run_id(), start, def,
-                     start.version(), start.input_json(), "", {})
-        .status();
+    PlannedStart planned{start.namespace_(),  start.run_id(),     def,
+                         start.version(),     start.input_json(), "",
+                         absl::ZeroDuration()};
+    return CreateRun(start, planned, {}).status();
   }
 
   // ---- leases --------------------------------------------------------------
@@ -2049,13 +2172,7 @@ class EngineImpl : public Engine {
 
     std::vector<absl::Mutex*> locks;
     for (const auto& [ns, run_id] : runs) locks.push_back(&RunLock(ns, run_id));
-    // Each stripe once, in address order: no deadlock with other batches.
-    std::sort(locks.begin(), locks.end());
-    locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
-    for (absl::Mutex* mu : locks) mu->Lock();
-    auto unlock = absl::MakeCleanup([&] {
-      for (auto it = locks.rbegin(); it != locks.rend(); ++it) (*it)->Unlock();
-    });
+    StripeLocks stripes(std::move(locks));
 
     EagerClaim eager{worker_id, max_next, {}};
     std::vector<Prepared> prepared;
@@ -2137,7 +2254,7 @@ class EngineImpl : public Engine {
       }
     }
     std::vector<StartRunRequest> continuations = FinishAll(prepared, infos);
-    std::move(unlock).Invoke();
+    stripes.Release();
     if (!requeue.empty()) {
       absl::MutexLock lock(&task_mu_);
       for (size_t i : requeue) {

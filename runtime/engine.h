@@ -116,6 +116,14 @@ class Engine {
   // RUN_NOT_FAILED (retry of a run that has not failed), TASK_NOT_FOUND.
   virtual absl::StatusOr<StartRunResponse> StartRun(
       const StartRunRequest& request) = 0;
+  // Starts several runs in one atomic commit (one WAL sync): for a caller
+  // with many starts at once. Each is decided as StartRun decides it and
+  // gets its result (request order); starts with a dedupe key, or naming a
+  // run id that appears earlier in the batch, are committed on their own
+  // after the batch. Fails as a whole, starting none of the batched runs,
+  // only if the commit fails.
+  virtual absl::StatusOr<std::vector<absl::StatusOr<StartRunResponse>>>
+  StartRuns(const std::vector<StartRunRequest>& requests) = 0;
   virtual absl::StatusOr<SignalRunResponse> SignalRun(
       const SignalRunRequest& request) = 0;
   // Signals several runs in one atomic commit (one WriteBatch, one WAL

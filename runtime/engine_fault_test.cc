@@ -682,6 +682,72 @@ TEST_F(ReportTasksTest, OutcomesOfSeveralRunsAreRecordedInOneCommit) {
   EXPECT_EQ(Describe(engine, "f")->history_length(), length);
 }
 
+TEST_F(ReportTasksTest, StartRunsCommitsItsRunsOnceAndDecidesEachLikeStartRun) {
+  Engine& engine = *engine_;
+  ASSERT_THAT(Start(engine, "old", 1), IsOk());
+  auto start = [](const std::string& run_id, const std::string& input) {
+    StartRunRequest s;
+    s.set_namespace_("default");
+    s.set_workflow("faulty");
+    s.set_run_id(run_id);
+    s.set_input_json(input);
+    return s;
+  };
+  std::vector<StartRunRequest> batch = {
+      start("s1", "1"), start("s2", "2"), start("old", "1"),
+      start("s3", "not json"), start("s1", "1")};
+  StartRunRequest missing = start("s4", "1");
+  missing.set_workflow("nope");
+  batch.push_back(missing);
+  StartRunRequest deduped = start("s5", "5");
+  deduped.set_dedupe_key("order-5");
+  batch.push_back(deduped);
+  StartRunRequest deduped_again = start("s6", "5");
+  deduped_again.set_dedupe_key("order-5");
+  batch.push_back(deduped_again);
+  const int appends = store_.appends;
+  auto started = engine.StartRuns(batch);
+  ASSERT_THAT(started, IsOk());
+  ASSERT_EQ(started->size(), batch.size());
+  // s1 and s2 in one commit; each dedupe-keyed start on its own.
+  EXPECT_EQ(store_.appends - appends, 2);
+  const auto& r = *started;
+  ASSERT_THAT(r[0], IsOk());
+  EXPECT_FALSE(r[0]->duplicate());
+  ASSERT_THAT(r[1], IsOk());
+  EXPECT_FALSE(r[1]->duplicate());
+  ASSERT_THAT(r[2], IsOk());
+  EXPECT_TRUE(r[2]->duplicate());  // existed before
+  EXPECT_THAT(r[3], HasErrorCode("INVALID_JSON"));
+  ASSERT_THAT(r[4], IsOk());
+  EXPECT_TRUE(r[4]->duplicate());  // earlier in the same batch
+  EXPECT_THAT(r[5], HasErrorCode("WORKFLOW_NOT_FOUND"));
+  ASSERT_THAT(r[6], IsOk());
+  EXPECT_FALSE(r[6]->duplicate());
+  ASSERT_THAT(r[7], IsOk());
+  EXPECT_TRUE(r[7]->duplicate());
+  EXPECT_EQ(r[7]->run_id(), "s5");
+  EXPECT_THAT(Describe(engine, "s3"), HasErrorCode("RUN_NOT_FOUND"));
+  EXPECT_THAT(Describe(engine, "s6"), HasErrorCode("RUN_NOT_FOUND"));
+  // Each started run has its first task, and runs to its end.
+  std::set<std::string> tasks;
+  for (const Task& t : PollAll()) tasks.insert(t.run_id());
+  EXPECT_EQ(tasks, (std::set<std::string>{"old", "s1", "s2", "s5"}));
+  for (const char* run : {"s1", "s2", "s5"}) ExpectSound(engine, run);
+
+  // A failed commit starts none of the batched runs.
+  store_.fail_appends = 1;
+  EXPECT_THAT(engine.StartRuns({start("f1", "1"), start("f2", "1")}),
+              HasErrorCode("STORAGE_FAILED"));
+  EXPECT_THAT(Describe(engine, "f1"), HasErrorCode("RUN_NOT_FOUND"));
+  EXPECT_THAT(Describe(engine, "f2"), HasErrorCode("RUN_NOT_FOUND"));
+  EXPECT_TRUE(PollAll().empty());
+  started = engine.StartRuns({start("f1", "1"), start("f2", "1")});
+  ASSERT_THAT(started, IsOk());
+  EXPECT_FALSE((*started)[0]->duplicate());
+  EXPECT_EQ(PollAll().size(), 2u);
+}
+
 TEST_F(ReportTasksTest, EagerTasksStopAtMaxNextTasksAndTheRestQueue) {
   Engine& engine = *engine_;
   ReportTasksRequest report = ReportOfTwoRuns();

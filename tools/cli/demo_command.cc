@@ -310,6 +310,9 @@ constexpr char kBenchDefinition[] = R"json({
   ]
 })json";
 
+// Threads starting runs when --start-batch > 0.
+constexpr int kStarters = 2;
+
 absl::Status Bench(const Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(int64_t runs, IntOption(args, "runs", 20000, 1));
   ASSIGN_OR_RETURN(int64_t concurrency, IntOption(args, "concurrency", 64, 1));
@@ -317,6 +320,7 @@ absl::Status Bench(const Args& args, std::ostream& out) {
       int64_t workers,
       IntOption(args, "workers", std::min<int64_t>(concurrency, 64), 1));
   ASSIGN_OR_RETURN(bool sync, BoolOption(args, "sync", true));
+  ASSIGN_OR_RETURN(int64_t start_batch, IntOption(args, "start-batch", 16, 0));
   ASSIGN_OR_RETURN(StoreDir dir, StoreDir::Make(args, "retrace-bench"));
   ASSIGN_OR_RETURN(EngineSession session,
                    OpenEngine(dir.path(), sync, /*timer_thread=*/true));
@@ -340,32 +344,82 @@ absl::Status Bench(const Args& args, std::ostream& out) {
 
   out << "retrace bench: 3-step workflow (core.echo x3, input + 1), " << runs
       << " runs, " << concurrency << " in flight, " << workers
-      << " worker threads, " << (sync ? "synced" : "relaxed") << " commits"
-      << std::endl;
+      << " worker threads, "
+      << (start_batch > 0
+              ? absl::StrCat("starts in batches of up to ", start_batch)
+              : std::string("one client thread per run in flight"))
+      << ", " << (sync ? "synced" : "relaxed") << " commits" << std::endl;
   std::atomic<int64_t> errors{0}, not_completed{0};
   absl::Mutex error_mu;
   std::string first_error;
-  const absl::Time begin = absl::Now();
-  ParallelFor(runs, static_cast<int>(concurrency), [&](int64_t i) {
-    const std::string run_id = absl::StrCat("bench-", i);
+  auto failed = [&](const std::string& run_id, const absl::Status& status) {
+    tracker.Untrack(run_id);
+    ++errors;
+    absl::MutexLock lock(&error_mu);
+    if (first_error.empty()) first_error = status.ToString();
+  };
+  auto request = [](int64_t i) {
     runtime::StartRunRequest start;
     start.set_namespace_("default");
     start.set_workflow("bench-3step");
-    start.set_run_id(run_id);
+    start.set_run_id(absl::StrCat("bench-", i));
     start.set_input_json("0");
-    tracker.Track(run_id);
-    absl::StatusOr<runtime::StartRunResponse> started = engine.StartRun(start);
-    if (!started.ok()) {
-      tracker.Untrack(run_id);
-      ++errors;
-      absl::MutexLock lock(&error_mu);
-      if (first_error.empty()) first_error = started.status().ToString();
-      return;
+    return start;
+  };
+  const absl::Time begin = absl::Now();
+  if (start_batch == 0) {
+    // One client thread per run in flight: start, wait for the end, repeat.
+    ParallelFor(runs, static_cast<int>(concurrency), [&](int64_t i) {
+      const runtime::StartRunRequest start = request(i);
+      tracker.Track(start.run_id());
+      absl::StatusOr<runtime::StartRunResponse> started =
+          engine.StartRun(start);
+      if (!started.ok()) return failed(start.run_id(), started.status());
+      const std::string status =
+          tracker.WaitFor(start.run_id(), absl::Now() + absl::Seconds(60));
+      if (status != "COMPLETED") ++not_completed;
+    });
+  } else {
+    // Starter threads keep `concurrency` runs open, starting as many as
+    // have ended (at most start_batch) with one StartRuns each.
+    absl::Mutex reserve_mu;
+    int64_t next = 0;
+    ParallelFor(kStarters, kStarters, [&](int64_t) {
+      for (;;) {
+        std::vector<runtime::StartRunRequest> batch;
+        {
+          absl::MutexLock lock(&reserve_mu);
+          if (next >= runs) return;
+          const int open = tracker.WaitOpenBelow(
+              static_cast<int>(concurrency), absl::Now() + absl::Seconds(60));
+          const int64_t n =
+              std::min<int64_t>({concurrency - open, start_batch, runs - next});
+          if (n <= 0) {  // nothing ended in 60 s
+            not_completed += runs - next;
+            next = runs;
+            return;
+          }
+          for (int64_t k = 0; k < n; ++k) {
+            batch.push_back(request(next++));
+            tracker.Track(batch.back().run_id());
+          }
+        }
+        auto started = engine.StartRuns(batch);
+        for (size_t k = 0; k < batch.size(); ++k) {
+          if (!started.ok()) {
+            failed(batch[k].run_id(), started.status());
+          } else if (!(*started)[k].ok()) {
+            failed(batch[k].run_id(), (*started)[k].status());
+          }
+        }
+      }
+    });
+    tracker.WaitAll(absl::Now() + absl::Seconds(60));
+    for (const auto& f : tracker.finished()) {
+      if (f.status != "COMPLETED") ++not_completed;
     }
-    const std::string status =
-        tracker.WaitFor(run_id, absl::Now() + absl::Seconds(60));
-    if (status != "COMPLETED") ++not_completed;
-  });
+    not_completed += tracker.open();
+  }
   const absl::Time end = absl::Now();
   pool.Stop();
   if (projection != nullptr) {
@@ -455,7 +509,8 @@ int RunBenchCommand(const std::vector<std::string>& args, std::ostream& out,
                     std::ostream& err) {
   return RunCommand(
       "bench", kBenchUsage, args,
-      {"runs", "concurrency", "workers", "db", "sync", "projection"},
+      {"runs", "concurrency", "workers", "db", "sync", "projection",
+       "start-batch"},
       [&](const Args& a) { return Bench(a, out); }, out, err);
 }
 

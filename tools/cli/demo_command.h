@@ -43,15 +43,20 @@ inline constexpr char kBenchUsage[] =
     R"(usage: retrace bench [options]
 
 Measures the engine on a 3-step workflow whose steps are core.echo, each
-returning its input + 1 (input 0, output 3). --concurrency client threads each
-start a run, wait until DescribeRun shows it finished, and start the next, so
-exactly C runs are in flight. Prints runs/s and the p50/p99/max
-start-to-completion latency. --concurrency 1 measures sequential latency.
+returning its input + 1 (input 0, output 3), keeping exactly C runs in
+flight: two starter threads start as many runs as have ended (DescribeRun
+shows them finished), up to --start-batch at a time in one StartRuns commit.
+With --start-batch 0, C client threads instead each start a run with
+StartRun, wait for it to finish and start the next. Prints runs/s and the
+p50/p99/max start-to-completion latency. --concurrency 1 measures sequential
+latency.
 
 Options:
   --runs N             Runs in all. Default: 20000
   --concurrency C      Runs in flight. Default: 64
   --workers N          Worker threads. Default: C (at most 64)
+  --start-batch N      Most runs started in one StartRuns call; 0: one
+                       StartRun per client thread. Default: 16
   --sync=BOOL          Synced commits (each acknowledged transition survives
                        power loss). Default: true
   --db DIR             Store directory. Default: a fresh temporary directory,

@@ -308,6 +308,11 @@ TEST(EngineCliTest, BenchReportsThroughputAndLatency) {
   ASSERT_EQ(bench.code, kExitOk) << bench.out << bench.err;
   EXPECT_THAT(bench.out, AllOf(HasSubstr("runs/s"), HasSubstr("p50"),
                                HasSubstr("40 runs, 120 steps")));
+  // One client thread per run in flight instead of batched starts.
+  bench = RunCli({"bench", "--runs", "40", "--concurrency", "4",
+                  "--start-batch", "0", "--sync=false"});
+  ASSERT_EQ(bench.code, kExitOk) << bench.out << bench.err;
+  EXPECT_THAT(bench.out, HasSubstr("40 runs, 120 steps"));
 }
 
 }  // namespace

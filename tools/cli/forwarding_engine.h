@@ -45,6 +45,10 @@ class ForwardingEngine : public runtime::Engine {
       const runtime::SignalRunRequest& r) override {
     return inner_->SignalRun(r);
   }
+  absl::StatusOr<std::vector<absl::StatusOr<runtime::StartRunResponse>>>
+  StartRuns(const std::vector<runtime::StartRunRequest>& r) override {
+    return inner_->StartRuns(r);
+  }
   absl::StatusOr<std::vector<absl::StatusOr<runtime::SignalRunResponse>>>
   SignalRuns(const std::vector<runtime::SignalRunRequest>& r,
              const SignalRows& rows) override {

@@ -177,6 +177,14 @@ int RunTracker::WaitAll(absl::Time deadline) {
   return open_;
 }
 
+int RunTracker::WaitOpenBelow(int limit, absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto below = [this, limit]()
+                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return open_ < limit; };
+  mu_.AwaitWithDeadline(absl::Condition(&below), deadline);
+  return open_;
+}
+
 int RunTracker::open() const {
   absl::MutexLock lock(&mu_);
   return open_;

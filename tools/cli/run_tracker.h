@@ -67,6 +67,9 @@ class RunTracker {
   // Blocks until no tracked run is open or `deadline` passes. Returns how
   // many are still open.
   int WaitAll(absl::Time deadline);
+  // Blocks until fewer than `limit` tracked runs are open or `deadline`
+  // passes. Returns how many are open.
+  int WaitOpenBelow(int limit, absl::Time deadline);
 
   int open() const;
   // Every finished run so far, in finishing order.
