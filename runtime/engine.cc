@@ -418,15 +418,8 @@ class EngineImpl : public Engine {
       results[i] = response;
       prepared.push_back(*std::move(p));
     }
-    std::vector<StartRunRequest> continuations;
-    if (!prepared.empty()) {
-      std::vector<history::AppendRequest> appends;
-      for (Prepared& p : prepared) appends.push_back(std::move(p.append));
-      // On failure the prepared runs are dropped with them.
-      ASSIGN_OR_RETURN(std::vector<history::RunInfo> infos,
-                       store_->AppendBatch(appends, {}));
-      continuations = FinishAll(prepared, infos);
-    }
+    ASSIGN_OR_RETURN(std::vector<StartRunRequest> continuations,
+                     CommitAll(prepared, {}));
     stripes.Release();
     for (const StartRunRequest& next : continuations) {
       StartContinuation(next).IgnoreError();
@@ -627,16 +620,8 @@ class EngineImpl : public Engine {
     }
     std::vector<Mutation> extra;
     if (rows) extra = rows(results);
-    if (prepared.empty()) {
-      if (!extra.empty()) RETURN_IF_ERROR(store_->Write(extra));
-      return results;
-    }
-    std::vector<history::AppendRequest> appends;
-    for (Prepared& p : prepared) appends.push_back(std::move(p.append));
-    // On failure the prepared runs' cached state is dropped with them.
-    ASSIGN_OR_RETURN(std::vector<history::RunInfo> infos,
-                     store_->AppendBatch(appends, extra));
-    std::vector<StartRunRequest> continuations = FinishAll(prepared, infos);
+    ASSIGN_OR_RETURN(std::vector<StartRunRequest> continuations,
+                     CommitAll(prepared, extra));
     stripes.Release();
     for (const StartRunRequest& next : continuations) {
       StartContinuation(next).IgnoreError();
@@ -1432,11 +1417,26 @@ class EngineImpl : public Engine {
     };
   }
 
-  // Finishes committed transitions (`infos` in their order) and returns the
-  // continue-as-new starts to make once their runs are unlocked.
-  std::vector<StartRunRequest> FinishAll(
-      std::vector<Prepared>& prepared,
-      const std::vector<history::RunInfo>& infos) {
+  // Commits prepared transitions of distinct runs (whose locks the caller
+  // holds) and `extra` rows atomically, finishes them and returns the
+  // continue-as-new starts to make once their runs are unlocked. A single
+  // transition without rows is a plain Append (every store has it;
+  // AppendBatch is optional). On failure nothing is finished: the runs'
+  // cached state is dropped with `prepared`.
+  absl::StatusOr<std::vector<StartRunRequest>> CommitAll(
+      std::vector<Prepared>& prepared, const std::vector<Mutation>& extra) {
+    std::vector<history::RunInfo> infos;
+    if (prepared.size() == 1 && extra.empty()) {
+      ASSIGN_OR_RETURN(history::RunInfo info,
+                       store_->Append(prepared[0].append));
+      infos.push_back(std::move(info));
+    } else if (!prepared.empty()) {
+      std::vector<history::AppendRequest> appends;
+      for (Prepared& p : prepared) appends.push_back(std::move(p.append));
+      ASSIGN_OR_RETURN(infos, store_->AppendBatch(appends, extra));
+    } else if (!extra.empty()) {
+      RETURN_IF_ERROR(store_->Write(extra));
+    }
     std::vector<StartRunRequest> continuations;
     for (size_t k = 0; k < prepared.size(); ++k) {
       if (prepared[k].effects.continue_as_new.has_value()) {
@@ -2222,38 +2222,15 @@ class EngineImpl : public Engine {
       if (p->run != nullptr) prepared.push_back(*std::move(p));
     }
 
-    absl::Status committed;
-    std::vector<history::RunInfo> infos;
-    if (!prepared.empty()) {
-      absl::StatusOr<std::vector<history::RunInfo>> written;
-      if (prepared.size() == 1) {
-        // Every store can Append; AppendBatch is optional.
-        absl::StatusOr<history::RunInfo> one =
-            store_->Append(prepared[0].append);
-        if (one.ok()) {
-          written.emplace({*std::move(one)});
-        } else {
-          written = one.status();
+    absl::StatusOr<std::vector<StartRunRequest>> continuations =
+        CommitAll(prepared, {});
+    if (!continuations.ok()) {
+      for (const Prepared& p : prepared) {
+        for (size_t i : by_run[{p.run->ns, p.run->run_id}]) {
+          if (out.results[i].ok()) requeue.push_back(i);
         }
-      } else {
-        std::vector<history::AppendRequest> appends;
-        for (Prepared& p : prepared) appends.push_back(std::move(p.append));
-        written = store_->AppendBatch(appends, {});
-      }
-      if (written.ok()) {
-        infos = *std::move(written);
-      } else {
-        // The prepared runs' cached state is dropped with them.
-        committed = written.status();
-        for (const Prepared& p : prepared) {
-          for (size_t i : by_run[{p.run->ns, p.run->run_id}]) {
-            if (out.results[i].ok()) requeue.push_back(i);
-          }
-        }
-        prepared.clear();
       }
     }
-    std::vector<StartRunRequest> continuations = FinishAll(prepared, infos);
     stripes.Release();
     if (!requeue.empty()) {
       absl::MutexLock lock(&task_mu_);
@@ -2263,7 +2240,7 @@ class EngineImpl : public Engine {
         WakeForTaskLocked(lease.task);
       }
     }
-    RETURN_IF_ERROR(committed);
+    RETURN_IF_ERROR(continuations.status());
     for (size_t i = 0; i < outcomes.size(); ++i) {
       if (!pending[i].lease.has_value() || !out.results[i].ok()) continue;
       RememberToken(outcomes[i]->token(), pending[i].hash);
@@ -2272,7 +2249,7 @@ class EngineImpl : public Engine {
             Invalid("PAYLOAD_TOO_LARGE", pending[i].failure.message());
       }
     }
-    for (const StartRunRequest& next : continuations) {
+    for (const StartRunRequest& next : *continuations) {
       StartContinuation(next).IgnoreError();
     }
     out.next_tasks = std::move(eager.tasks);
