@@ -124,6 +124,29 @@ TEST_P(HistoryStoreConformanceTest, ReadsFromAnyEventId) {
   EXPECT_THAT(ReadAll(*store_, "default", "r"), SizeIs(10));
 }
 
+TEST_P(HistoryStoreConformanceTest, ReadsFromAnyEventIdAcrossAppends) {
+  // Appends of 3, 1, 4 and 2 events; a read may start inside any of them.
+  const std::vector<HistoryEvent> all = SimpleHistory(10);
+  int64_t next = 1;
+  for (int n : {3, 1, 4, 2}) {
+    std::vector<HistoryEvent> part(all.begin() + (next - 1),
+                                   all.begin() + (next - 1 + n));
+    ASSERT_THAT(store_->Append(Request("r", next, part)), IsOk());
+    next += n;
+  }
+  ASSERT_THAT(store_->Append(Request("q", 1, SimpleHistory(4))), IsOk());
+  for (int64_t from = -1; from <= 12; ++from) {
+    SCOPED_TRACE(from);
+    const std::vector<HistoryEvent> tail =
+        ReadAll(*store_, "default", "r", from);
+    const int64_t first = std::max<int64_t>(from, 1);
+    ASSERT_THAT(tail, SizeIs(std::max<int64_t>(0, 11 - first)));
+    for (size_t i = 0; i < tail.size(); ++i) {
+      EXPECT_TRUE(Same(tail[i], all[first - 1 + i]));
+    }
+  }
+}
+
 TEST_P(HistoryStoreConformanceTest, StaleExpectedIdConflictsAndWritesNothing) {
   ASSERT_THAT(store_->Append(Request("r", 1, SimpleHistory(2))), IsOk());
   // The run exists: expecting a new run conflicts.

@@ -17,6 +17,9 @@
 #include "absl/types/span.h"
 #include "common/status.h"
 #include "common/status_macros.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "history/internal/keys.h"
 #include "history/validation.h"
 #include "rocksdb/db.h"
@@ -35,8 +38,9 @@ using internal::HistoryPrefix;
 using internal::PrefixEnd;
 using internal::RunKey;
 
+using google::protobuf::internal::WireFormatLite;
+
 constexpr char kFormatKey[] = "retrace.store.format";
-constexpr char kFormatVersion[] = "1";
 // Append locks, by hash of the run. A batch holds its runs' stripes through
 // its commit: many stripes keep two concurrent batches from sharing one.
 constexpr int kLockStripes = 16384;
@@ -62,63 +66,98 @@ class NoAutoRecovery : public rocksdb::EventListener {
   }
 };
 
+// Reads a run's events from its history keys: one event per key in format
+// 1, the events of one append per key (StoredEvents) in format 2.
 class RocksEventIterator : public EventIterator {
  public:
-  RocksEventIterator(std::unique_ptr<rocksdb::Iterator> it,
-                     std::string upper_bound_storage)
-      : upper_bound_(std::move(upper_bound_storage)), it_(std::move(it)) {}
-
-  // The iterator's ReadOptions point at upper_bound_, which must outlive it.
+  // Reads the events with ids >= `from_event_id` of the history keys that
+  // start with `prefix`.
   static std::unique_ptr<EventIterator> Create(rocksdb::DB* db,
                                                rocksdb::ColumnFamilyHandle* cf,
-                                               std::string start,
-                                               std::string end) {
-    auto result = std::unique_ptr<RocksEventIterator>(
-        new RocksEventIterator(nullptr, std::move(end)));
-    result->bound_slice_ = rocksdb::Slice(result->upper_bound_);
+                                               std::string prefix,
+                                               int64_t from_event_id,
+                                               int format) {
+    auto result = std::unique_ptr<RocksEventIterator>(new RocksEventIterator());
+    result->format_ = format;
+    result->from_event_id_ = from_event_id;
+    result->lower_bound_ = prefix;
+    result->upper_bound_ = PrefixEnd(prefix);
+    result->lower_slice_ = rocksdb::Slice(result->lower_bound_);
+    result->upper_slice_ = rocksdb::Slice(result->upper_bound_);
     rocksdb::ReadOptions read_options;
-    read_options.iterate_upper_bound = &result->bound_slice_;
+    read_options.iterate_lower_bound = &result->lower_slice_;
+    read_options.iterate_upper_bound = &result->upper_slice_;
     // No fixed readahead: most reads are a short history loaded for a
     // transition, where a 2 MiB prefetch per iterator cost more than the
     // read (a fifth of a cold signal delivery). RocksDB's automatic
     // readahead (8 KiB doubling to 256 KiB after sequential block reads)
     // still serves long replays.
     result->it_.reset(db->NewIterator(read_options, cf));
-    result->it_->Seek(start);
-    result->Load();
+    std::string start = std::move(prefix);
+    internal::AppendBigEndian64(
+        &start, static_cast<uint64_t>(std::max<int64_t>(from_event_id, 0)));
+    if (format == 1) {
+      result->it_->Seek(start);
+    } else {
+      // The append holding event `from_event_id` has a key at or before it.
+      result->it_->SeekForPrev(start);
+      if (!result->it_->Valid() && result->it_->status().ok()) {
+        result->it_->Seek(start);
+      }
+    }
+    result->Settle();
     return result;
   }
 
   bool Valid() const override { return valid_; }
-  const HistoryEvent& event() const override { return event_; }
+  const HistoryEvent& event() const override { return batch_.events(index_); }
   void Next() override {
+    if (++index_ < batch_.events_size()) return;
     it_->Next();
-    Load();
+    Settle();
   }
   absl::Status status() const override { return status_; }
 
  private:
-  void Load() {
+  RocksEventIterator() = default;
+
+  // Loads the key the RocksDB iterator is at, and the keys after it until
+  // one holds an event at or after from_event_id_.
+  void Settle() {
     valid_ = false;
-    if (!it_->Valid()) {
-      if (!it_->status().ok()) {
-        status_ = IoError(it_->status(), "reading history");
+    for (; it_->Valid(); it_->Next()) {
+      const rocksdb::Slice v = it_->value();
+      const bool parsed =
+          format_ == 1
+              ? (batch_.Clear(), batch_.add_events()->ParseFromArray(
+                                     v.data(), static_cast<int>(v.size())))
+              : batch_.ParseFromArray(v.data(), static_cast<int>(v.size())) &&
+                    batch_.events_size() > 0;
+      if (!parsed) {
+        status_ = Error(absl::StatusCode::kDataLoss, "STORE_CORRUPT",
+                        "a stored history event does not parse");
+        return;
       }
-      return;
+      for (index_ = 0; index_ < batch_.events_size(); ++index_) {
+        if (batch_.events(index_).event_id() >= from_event_id_) {
+          valid_ = true;
+          return;
+        }
+      }
     }
-    const rocksdb::Slice v = it_->value();
-    if (!event_.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-      status_ = Error(absl::StatusCode::kDataLoss, "STORE_CORRUPT",
-                      "a stored history event does not parse");
-      return;
+    if (!it_->status().ok()) {
+      status_ = IoError(it_->status(), "reading history");
     }
-    valid_ = true;
   }
 
-  std::string upper_bound_;
-  rocksdb::Slice bound_slice_;
+  int format_ = 2;
+  int64_t from_event_id_ = 0;
+  // The iterator's ReadOptions point at the bounds, which must outlive it.
+  std::string lower_bound_, upper_bound_;
+  rocksdb::Slice lower_slice_, upper_slice_;
   std::unique_ptr<rocksdb::Iterator> it_;
-  HistoryEvent event_;
+  StoredEvents batch_;  // the events of the key the iterator is at
+  int index_ = 0;
   bool valid_ = false;
   absl::Status status_;
 };
@@ -168,6 +207,23 @@ std::string Describe(const AppendRequest& r) {
                       r.run_id);
 }
 
+// Serializes `events` as a StoredEvents without copying them into one.
+std::string EncodeStoredEvents(const std::vector<HistoryEvent>& events) {
+  std::string value;
+  {
+    google::protobuf::io::StringOutputStream stream(&value);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    for (const HistoryEvent& event : events) {
+      out.WriteTag(
+          WireFormatLite::MakeTag(StoredEvents::kEventsFieldNumber,
+                                  WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+      out.WriteVarint64(event.ByteSizeLong());
+      event.SerializeWithCachedSizes(&out);
+    }
+  }
+  return value;
+}
+
 // Preallocates write-ahead logs with their size set (no
 // FALLOC_FL_KEEP_SIZE), so a synced append overwrites allocated space and
 // `fdatasync` need not also write the inode's new size. On the project
@@ -207,6 +263,8 @@ class RocksDbHistoryStore : public HistoryStore {
         handles_(std::move(handles)) {
     write_options_.sync = options.sync;
   }
+
+  void set_format(int format) { format_ = format; }
 
   ~RocksDbHistoryStore() override {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
@@ -255,9 +313,7 @@ class RocksDbHistoryStore : public HistoryStore {
                                              absl::string_view run_id,
                                              int64_t from_event_id) override {
     return RocksEventIterator::Create(
-        db_, history_cf(),
-        HistoryKey(ns, run_id, std::max<int64_t>(from_event_id, 0)),
-        PrefixEnd(HistoryPrefix(ns, run_id)));
+        db_, history_cf(), HistoryPrefix(ns, run_id), from_event_id, format_);
   }
 
   absl::StatusOr<RunPage> ListRuns(absl::string_view ns,
@@ -393,13 +449,20 @@ class RocksDbHistoryStore : public HistoryStore {
                                               request.run_id, &stored));
     ASSIGN_OR_RETURN(RunInfo info, ValidateAppend(exists ? &*stored : nullptr,
                                                   request, options_));
-    std::string buffer;
-    for (const HistoryEvent& event : request.events) {
-      buffer.clear();
-      event.SerializeToString(&buffer);
+    if (format_ == 1) {
+      std::string buffer;
+      for (const HistoryEvent& event : request.events) {
+        buffer.clear();
+        event.SerializeToString(&buffer);
+        batch->Put(history_cf(),
+                   HistoryKey(request.ns, request.run_id, event.event_id()),
+                   buffer);
+      }
+    } else {
       batch->Put(history_cf(),
-                 HistoryKey(request.ns, request.run_id, event.event_id()),
-                 buffer);
+                 HistoryKey(request.ns, request.run_id,
+                            request.events.front().event_id()),
+                 EncodeStoredEvents(request.events));
     }
     batch->Put(runs_cf(), run_key, info.SerializeAsString());
     return info;
@@ -504,6 +567,7 @@ class RocksDbHistoryStore : public HistoryStore {
   }
 
   const StoreOptions options_;
+  int format_ = 2;  // set once, by OpenRocksDbHistoryStore
   rocksdb::WriteOptions write_options_;
   const std::shared_ptr<rocksdb::FileSystem> file_system_;
   const std::unique_ptr<rocksdb::Env> env_;  // destroyed after db_
@@ -581,18 +645,26 @@ absl::StatusOr<std::unique_ptr<HistoryStore>> OpenRocksDbHistoryStore(
   std::string format;
   s = db->Get(rocksdb::ReadOptions(), handles[0], kFormatKey, &format);
   if (s.IsNotFound()) {
+    format = absl::StrCat(rocksdb_options.format_version);
+    if (format != "1" && format != "2") {
+      return Error(absl::StatusCode::kFailedPrecondition,
+                   "STORE_FORMAT_UNSUPPORTED",
+                   absl::StrCat("creating store at ", path, ": format version ",
+                                format, " does not exist (1 or 2)"));
+    }
     rocksdb::WriteOptions sync_write;
     sync_write.sync = true;
-    s = db->Put(sync_write, handles[0], kFormatKey, kFormatVersion);
+    s = db->Put(sync_write, handles[0], kFormatKey, format);
     if (!s.ok()) return IoError(s, "writing store format");
   } else if (!s.ok()) {
     return IoError(s, "reading store format");
-  } else if (format != kFormatVersion) {
+  } else if (format != "1" && format != "2") {
     return Error(absl::StatusCode::kFailedPrecondition,
                  "STORE_FORMAT_UNSUPPORTED",
                  absl::StrCat("store at ", path, " has format version ", format,
-                              "; this build reads version ", kFormatVersion));
+                              "; this build reads versions 1 and 2"));
   }
+  store->set_format(format == "1" ? 1 : 2);
   return store;
 }
 

@@ -1,7 +1,8 @@
 // The durable HistoryStore, on RocksDB.
 //
 // Layout (docs/history-format.md#storage): column family "history" holds the
-// serialized HistoryEvents under internal/keys.h's history keys, "runs" holds
+// events of each append as one StoredEvents under internal/keys.h's history
+// key of its first event (format 1: one HistoryEvent per key), "runs" holds
 // each run's RunInfo, and one column family per KeySpace holds the extra rows
 // of later layers. "default" holds the store's format version. Every Append is
 // one WriteBatch across these families, written with sync by default (RocksDB
@@ -47,11 +48,20 @@ struct RocksDbOptions {
   // default (POSIX) file system.
   // Default: nullptr
   std::shared_ptr<rocksdb::FileSystem> file_system;
+
+  // The format a new store is created with (docs/history-format.md#storage):
+  // 2 keeps the events of one append under one key, 1 keeps one key per
+  // event. An existing store keeps the format it was created with; this
+  // build reads and writes both. Tests create format-1 stores to check that
+  // stores written by older builds keep working.
+  // Default: 2
+  int format_version = 2;
 };
 
 // Opens (creating if missing) the store in directory `path`. Fails with
 // kFailedPrecondition / STORE_FORMAT_UNSUPPORTED when the directory holds a
-// store of another format version, kUnavailable / STORE_IO when RocksDB
+// store of a format version other than 1 or 2 (or `format_version` is
+// neither), kUnavailable / STORE_IO when RocksDB
 // cannot open it (e.g. another process holds it, or a file cannot be created
 // or written).
 absl::StatusOr<std::unique_ptr<HistoryStore>> OpenRocksDbHistoryStore(
