@@ -949,8 +949,10 @@ class EngineImpl : public Engine {
                                     static_cast<size_t>(std::max<int32_t>(
                                         0, request.max_next_tasks()))));
     ReportTasksResponse response;
-    for (const absl::Status& s : recorded.results) {
+    for (size_t i = 0; i < recorded.results.size(); ++i) {
+      const absl::Status& s = recorded.results[i];
       TaskOutcomeResult* r = response.add_results();
+      r->set_run_status(std::move(recorded.run_status[i]));
       if (s.ok()) continue;
       r->set_code(std::string(ErrorCode(s)));
       r->set_message(std::string(s.message()));
@@ -2114,6 +2116,9 @@ class EngineImpl : public Engine {
   // for the worker.
   struct Recorded {
     std::vector<absl::Status> results;
+    // Per outcome: the run's status when recording it ended the run, else
+    // empty.
+    std::vector<std::string> run_status;
     std::vector<Task> next_tasks;
   };
 
@@ -2129,6 +2134,7 @@ class EngineImpl : public Engine {
       const std::vector<const TaskOutcome*>& outcomes, size_t max_next) {
     Recorded out;
     out.results.resize(outcomes.size());
+    out.run_status.resize(outcomes.size());
     std::vector<Pending> pending(outcomes.size());
     // Runs in order of first appearance, each with its outcomes.
     std::vector<std::pair<std::string, std::string>> runs;
@@ -2219,7 +2225,11 @@ class EngineImpl : public Engine {
         }
         continue;
       }
-      if (p->run != nullptr) prepared.push_back(*std::move(p));
+      if (p->run == nullptr) continue;
+      if (!p->run->record.status().empty()) {  // the transition ends the run
+        for (size_t i : mine) out.run_status[i] = p->run->record.status();
+      }
+      prepared.push_back(*std::move(p));
     }
 
     absl::StatusOr<std::vector<StartRunRequest>> continuations =
@@ -2242,6 +2252,7 @@ class EngineImpl : public Engine {
     }
     RETURN_IF_ERROR(continuations.status());
     for (size_t i = 0; i < outcomes.size(); ++i) {
+      if (!out.results[i].ok()) out.run_status[i].clear();
       if (!pending[i].lease.has_value() || !out.results[i].ok()) continue;
       RememberToken(outcomes[i]->token(), pending[i].hash);
       if (pending[i].oversized) {

@@ -653,6 +653,12 @@ TEST_F(ReportTasksTest, OutcomesOfSeveralRunsAreRecordedInOneCommit) {
   EXPECT_EQ(store_.appends - appends, 1);  // one commit for three runs
   EXPECT_THAT(Codes(*reported),
               ::testing::ElementsAre("", "", "", "", "INVALID_TOKEN"));
+  // Each result says whether its outcome ended the run.
+  std::vector<std::string> run_status;
+  for (const auto& r : reported->results())
+    run_status.push_back(r.run_status());
+  EXPECT_THAT(run_status, ::testing::ElementsAre("", "FAILED", "COMPLETED",
+                                                 "COMPLETED", ""));
   // r1's next step came back with the report, leased to the worker.
   ASSERT_EQ(reported->next_tasks_size(), 1);
   EXPECT_EQ(reported->next_tasks(0).run_id(), "r1");

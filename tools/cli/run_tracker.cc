@@ -57,11 +57,21 @@ class RunTracker::TrackingEngine final : public ForwardingEngine {
         still_open.insert(t.run_id());
       }
     }
-    for (const runtime::TaskOutcome& o : r.outcomes()) {
-      std::string run_id = Forget(o.token());
-      if (!run_id.empty() && !still_open.contains(run_id)) {
+    for (int i = 0; i < r.outcomes_size(); ++i) {
+      std::string run_id = Forget(r.outcomes(i).token());
+      if (run_id.empty() || still_open.contains(run_id)) continue;
+      if (!response.ok() || i >= response->results_size()) {
+        tracker_->Check(run_id);
+        continue;
+      }
+      const runtime::TaskOutcomeResult& result = response->results(i);
+      if (!result.run_status().empty()) {
+        tracker_->Finish(run_id, result.run_status());
+      } else if (!result.code().empty()) {
+        // Not recorded (e.g. the run was canceled meanwhile): ask.
         tracker_->Check(run_id);
       }
+      // Recorded and the run goes on: it is open, nothing to ask.
     }
     return response;
   }
@@ -144,14 +154,20 @@ void RunTracker::Check(const std::string& run_id) {
   absl::StatusOr<runtime::DescribeRunResponse> run =
       engine_->DescribeRun(request);
   if (!run.ok() || !IsTerminalStatus(run->status())) return;
+  Finish(run_id, run->status());
+}
+
+void RunTracker::Finish(const std::string& run_id, const std::string& status) {
   const absl::Time now = absl::Now();
   absl::MutexLock lock(&mu_);
+  auto it = runs_.find(run_id);
   // Another thread may have seen it first.
-  if (entry->done.HasBeenNotified()) return;
-  entry->status = run->status();
-  finished_.push_back({run_id, run->status(), now - entry->start});
+  if (it == runs_.end() || it->second->done.HasBeenNotified()) return;
+  Entry& entry = *it->second;
+  entry.status = status;
+  finished_.push_back({run_id, status, now - entry.start});
   --open_;
-  entry->done.Notify();
+  entry.done.Notify();
 }
 
 std::string RunTracker::WaitFor(const std::string& run_id,

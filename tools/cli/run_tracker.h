@@ -1,14 +1,16 @@
 // RunTracker: learns when runs end, for `retrace demo` and `retrace bench`.
 //
-// It wraps an Engine (TrackingEngine) that forwards every call unchanged and,
-// whenever a worker's CompleteTask or FailTask returns, describes that run
-// once: a run that reached a terminal status is marked finished at that
-// moment. (Not when the response handed the worker that run's next task:
-// such a run is still open.) A sweep thread describes every still-open run each
-// `sweep_interval`, for runs that end without a task (a wait timing out, a
-// cancel). A run's latency is from Track() (called just before StartRun) to
-// the DescribeRun that first showed it terminal, so it includes the commit of
-// its last transition and nothing is guessed.
+// It wraps an Engine (TrackingEngine) that forwards every call unchanged and
+// watches workers' task outcomes: a ReportTasks result whose run_status says
+// the outcome ended its run marks that run finished at that moment; after a
+// CompleteTask or FailTask (which say no such thing), or an outcome that was
+// not recorded, it describes the run once. (Not when the response handed the
+// worker that run's next task: such a run is still open.) A sweep thread
+// describes every still-open run each `sweep_interval`, for runs that end
+// without a task (a wait timing out, a cancel). A run's latency is from Track()
+// (called just before StartRun) to the DescribeRun that first showed it
+// terminal, so it includes the commit of its last transition and nothing is
+// guessed.
 //
 //   RunTracker tracker(engine.get(), absl::Milliseconds(50));
 //   WorkerPool pool(tracker.engine(), &registry, {});
@@ -60,6 +62,8 @@ class RunTracker {
   void Untrack(const std::string& run_id);
   // Describes `run_id` now; marks it finished if terminal.
   void Check(const std::string& run_id);
+  // Marks `run_id` finished with terminal `status` now (once).
+  void Finish(const std::string& run_id, const std::string& status);
 
   // Blocks until `run_id` is finished (returns its status) or `deadline`
   // passes (returns "").

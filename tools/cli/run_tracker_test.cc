@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/test_env.h"
+#include "tools/cli/forwarding_engine.h"
 
 namespace retrace::cli {
 namespace {
@@ -108,6 +109,60 @@ TEST(RunTrackerTest, TaskOutcomeThroughTheTrackingEngineFinishesTheRun) {
   // No sweep ran: the completion itself told the tracker.
   EXPECT_EQ(tracker.open(), 0);
   EXPECT_EQ(tracker.WaitFor("r1", absl::Now()), "COMPLETED");
+}
+
+// Counts DescribeRun calls.
+class CountingEngine : public ForwardingEngine {
+ public:
+  using ForwardingEngine::ForwardingEngine;
+  absl::StatusOr<runtime::DescribeRunResponse> DescribeRun(
+      const runtime::DescribeRunRequest& r) override {
+    ++describes;
+    return ForwardingEngine::DescribeRun(r);
+  }
+  int describes = 0;
+};
+
+TEST(RunTrackerTest, AReportedOutcomeThatEndsTheRunFinishesItWithoutARead) {
+  retrace::testing::TestEnv env;
+  ASSERT_THAT(env.RegisterDefinition(kOneStep), IsOk());
+  CountingEngine counting(&env.engine());
+  RunTracker tracker(&counting, "default", kNoSweep);
+  runtime::Engine* engine = tracker.engine();
+
+  runtime::RegisterWorkerRequest worker;
+  worker.set_identity("tracker-test");
+  worker.set_namespace_("default");
+  worker.add_task_queues("default");
+  worker.set_max_concurrency(2);
+  absl::StatusOr<runtime::RegisterWorkerResponse> registered =
+      engine->RegisterWorker(worker);
+  ASSERT_THAT(registered.status(), IsOk());
+
+  runtime::ReportTasksRequest report;
+  report.set_worker_id(registered->worker_id());
+  for (const char* run : {"r1", "r2"}) {
+    tracker.Track(run);
+    ASSERT_THAT(engine->StartRun(StartRequest("one", run)).status(), IsOk());
+    runtime::PollTaskRequest poll;
+    poll.set_worker_id(registered->worker_id());
+    absl::StatusOr<runtime::PollTaskResponse> polled = engine->PollTask(poll);
+    ASSERT_THAT(polled.status(), IsOk());
+    ASSERT_TRUE(polled->has_task());
+    runtime::TaskOutcome* outcome = report.add_outcomes();
+    outcome->set_token(polled->task().token());
+    if (std::string(run) == "r1") {
+      outcome->mutable_output()->set_data("2");
+    } else {
+      outcome->mutable_failure()->set_code("BOOM");
+      outcome->mutable_failure()->set_non_retryable(true);
+    }
+  }
+  ASSERT_THAT(engine->ReportTasks(report).status(), IsOk());
+  EXPECT_EQ(tracker.open(), 0);
+  EXPECT_EQ(tracker.WaitFor("r1", absl::Now()), "COMPLETED");
+  EXPECT_EQ(tracker.WaitFor("r2", absl::Now()), "FAILED");
+  EXPECT_EQ(counting.describes, 0);
 }
 
 TEST(RunTrackerTest, UntrackForgetsARun) {
