@@ -60,9 +60,11 @@ RunInfo NewRunInfo(absl::string_view ns, absl::string_view run_id) {
 
 absl::Status HistoryValidator::Add(const HistoryEvent& event) {
   const int64_t id = event.event_id();
-  const std::string where =
-      absl::StrCat("run ", info_.namespace_(), "/", info_.run_id(), " event ",
-                   id, " (", EventTypeName(event), ")");
+  // Built only for an error message.
+  auto where = [&] {
+    return absl::StrCat("run ", info_.namespace_(), "/", info_.run_id(),
+                        " event ", id, " (", EventTypeName(event), ")");
+  };
   if (id != info_.next_event_id()) {
     return Invalid(
         "INVALID_EVENT_ID",
@@ -71,22 +73,23 @@ absl::Status HistoryValidator::Add(const HistoryEvent& event) {
                      info_.next_event_id(), " (ids are dense and start at 1)"));
   }
   if (event.attributes_case() == HistoryEvent::ATTRIBUTES_NOT_SET) {
-    return Invalid("INVALID_EVENT", absl::StrCat(where, ": no attributes set"));
+    return Invalid("INVALID_EVENT",
+                   absl::StrCat(where(), ": no attributes set"));
   }
   if (!event.has_event_time()) {
-    return Invalid("INVALID_EVENT", absl::StrCat(where, ": no event_time"));
+    return Invalid("INVALID_EVENT", absl::StrCat(where(), ": no event_time"));
   }
   const auto& ts = event.event_time();
   if (ts.seconds() < kMinSeconds || ts.seconds() > kMaxSeconds ||
       ts.nanos() < 0 || ts.nanos() > 999999999) {
     return Invalid("INVALID_EVENT",
-                   absl::StrCat(where, ": event_time out of range"));
+                   absl::StrCat(where(), ": event_time out of range"));
   }
   if (info_.has_last_event_time() &&
       ToTime(ts) < ToTime(info_.last_event_time())) {
     return Invalid(
         "EVENT_TIME_REGRESSED",
-        absl::StrCat(where, ": event_time ",
+        absl::StrCat(where(), ": event_time ",
                      absl::FormatTime(ToTime(ts), absl::UTCTimeZone()),
                      " is before the previous event's ",
                      absl::FormatTime(ToTime(info_.last_event_time()),
@@ -96,22 +99,28 @@ absl::Status HistoryValidator::Add(const HistoryEvent& event) {
   if (id == 1 && !is_start) {
     return Invalid(
         "INVALID_EVENT_ORDER",
-        absl::StrCat(where, ": the first event must be run_started"));
+        absl::StrCat(where(), ": the first event must be run_started"));
   }
   if (id != 1 && is_start) {
     return Invalid("INVALID_EVENT_ORDER",
-                   absl::StrCat(where, ": run_started may only be event 1"));
+                   absl::StrCat(where(), ": run_started may only be event 1"));
   }
   if (IsFinal(info_.status())) {
     return Error(absl::StatusCode::kFailedPrecondition, "RUN_ALREADY_TERMINAL",
-                 absl::StrCat(where, ": the run has ended with status ",
+                 absl::StrCat(where(), ": the run has ended with status ",
                               RunStatusName(info_.status())));
   }
   if (info_.status() == RUN_STATUS_FAILED && !event.has_run_retried()) {
     return Error(absl::StatusCode::kFailedPrecondition, "RUN_ALREADY_TERMINAL",
-                 absl::StrCat(where,
+                 absl::StrCat(where(),
                               ": the run has failed; only run_retried may "
                               "follow run_failed"));
+  }
+  // A payload's bytes are part of its event's: only an event larger than
+  // the limit can hold a payload over it (walking the payloads is slow).
+  if (static_cast<int64_t>(event.ByteSizeLong()) <= max_payload_bytes_) {
+    Advance(event);
+    return absl::OkStatus();
   }
   absl::Status payload_status;
   ForEachPayload(event, [&](absl::string_view path, const Payload& payload) {
@@ -120,22 +129,25 @@ absl::Status HistoryValidator::Add(const HistoryEvent& event) {
     if (size > max_payload_bytes_) {
       payload_status =
           Invalid("PAYLOAD_TOO_LARGE",
-                  absl::StrCat(where, ": payload ", path, " is ", size,
+                  absl::StrCat(where(), ": payload ", path, " is ", size,
                                " bytes, limit ", max_payload_bytes_, " bytes"));
     }
   });
   RETURN_IF_ERROR(payload_status);
+  Advance(event);
+  return absl::OkStatus();
+}
 
-  // Valid: advance.
-  if (is_start) {
+void HistoryValidator::Advance(const HistoryEvent& event) {
+  const auto& ts = event.event_time();
+  if (event.has_run_started()) {
     info_.set_workflow(event.run_started().workflow());
     info_.set_version(event.run_started().version());
     *info_.mutable_start_time() = ts;
   }
   info_.set_status(StatusAfter(event, info_.status()));
-  info_.set_next_event_id(id + 1);
+  info_.set_next_event_id(event.event_id() + 1);
   *info_.mutable_last_event_time() = ts;
-  return absl::OkStatus();
 }
 
 absl::StatusOr<RunInfo> ValidateAppend(const RunInfo* stored,

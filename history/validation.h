@@ -53,6 +53,9 @@ class HistoryValidator {
   const RunInfo& info() const { return info_; }
 
  private:
+  // Takes `event` (valid) into info_.
+  void Advance(const HistoryEvent& event);
+
   RunInfo info_;
   int64_t max_payload_bytes_;
 };
