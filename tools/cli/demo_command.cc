@@ -333,7 +333,10 @@ absl::Status Bench(const Args& args, std::ostream& out) {
   def.set_definition_json(kBenchDefinition);
   RETURN_IF_ERROR(engine.RegisterDefinition(def).status());
 
-  RunTracker tracker(&engine, "default", absl::Milliseconds(50));
+  // Every bench run ends with a step's outcome, whose ReportTasks result
+  // tells the tracker; the sweep (a DescribeRun per open run) only catches
+  // what went wrong.
+  RunTracker tracker(&engine, "default", absl::Seconds(1));
   runtime::ActionRegistry registry;
   runtime::RegisterBuiltinActions(&registry);
   runtime::WorkerPoolOptions pool_options;
