@@ -1874,8 +1874,11 @@ class EngineImpl : public Engine {
     RETURN_IF_ERROR(ApplyInputs(run, {started}, &events));
     std::vector<Mutation> writes = Plan(run, events, &p.effects);
     for (auto& m : extra) writes.push_back(std::move(m));
-    writes.push_back(Mutation::Delete(KeySpace::kRunState,
-                                      internal::ContinueKey(ns, run_id)));
+    if (!a->continued_from_run_id().empty()) {
+      // The start request its predecessor left for crash recovery.
+      writes.push_back(Mutation::Delete(KeySpace::kRunState,
+                                        internal::ContinueKey(ns, run_id)));
+    }
     p.append.ns = ns;
     p.append.run_id = run_id;
     p.append.expected_next_event_id = 1;

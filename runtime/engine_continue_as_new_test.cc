@@ -18,6 +18,7 @@
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "runtime/state_check.h"
 #include "runtime/test_env.h"
 
 namespace retrace::runtime {
@@ -88,6 +89,10 @@ TEST(EngineContinueAsNewTest,
       if (cursor.empty()) break;
     }
     EXPECT_EQ(finished, 1);
+    // Every continuation's start removed the start request left for it.
+    auto pending = PendingContinuations(&env.store());
+    ASSERT_THAT(pending, IsOk());
+    EXPECT_THAT(*pending, ::testing::IsEmpty());
   });
 }
 
