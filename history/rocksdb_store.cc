@@ -127,14 +127,7 @@ class RocksEventIterator : public EventIterator {
   void Settle() {
     valid_ = false;
     for (; it_->Valid(); it_->Next()) {
-      const rocksdb::Slice v = it_->value();
-      const bool parsed =
-          format_ == 1
-              ? (batch_.Clear(), batch_.add_events()->ParseFromArray(
-                                     v.data(), static_cast<int>(v.size())))
-              : batch_.ParseFromArray(v.data(), static_cast<int>(v.size())) &&
-                    batch_.events_size() > 0;
-      if (!parsed) {
+      if (!ParseValue(it_->value())) {
         status_ = Error(absl::StatusCode::kDataLoss, "STORE_CORRUPT",
                         "a stored history event does not parse");
         return;
@@ -149,6 +142,17 @@ class RocksEventIterator : public EventIterator {
     if (!it_->status().ok()) {
       status_ = IoError(it_->status(), "reading history");
     }
+  }
+
+  // Parses a history value into batch_: one event (format 1) or a
+  // non-empty StoredEvents (format 2).
+  bool ParseValue(const rocksdb::Slice& v) {
+    const int size = static_cast<int>(v.size());
+    if (format_ == 1) {
+      batch_.Clear();
+      return batch_.add_events()->ParseFromArray(v.data(), size);
+    }
+    return batch_.ParseFromArray(v.data(), size) && batch_.events_size() > 0;
   }
 
   int format_ = 2;
@@ -692,25 +696,25 @@ absl::StatusOr<std::unique_ptr<HistoryStore>> OpenRocksDbHistoryStore(
 
   std::string format;
   s = db->Get(rocksdb::ReadOptions(), handles[0], kFormatKey, &format);
-  if (s.IsNotFound()) {
+  const bool creating = s.IsNotFound();
+  if (creating) {
     format = absl::StrCat(rocksdb_options.format_version);
-    if (format != "1" && format != "2") {
-      return Error(absl::StatusCode::kFailedPrecondition,
-                   "STORE_FORMAT_UNSUPPORTED",
-                   absl::StrCat("creating store at ", path, ": format version ",
-                                format, " does not exist (1 or 2)"));
-    }
+  } else if (!s.ok()) {
+    return IoError(s, "reading store format");
+  }
+  if (format != "1" && format != "2") {
+    return Error(
+        absl::StatusCode::kFailedPrecondition, "STORE_FORMAT_UNSUPPORTED",
+        creating ? absl::StrCat("creating store at ", path, ": format version ",
+                                format, " does not exist (1 or 2)")
+                 : absl::StrCat("store at ", path, " has format version ",
+                                format, "; this build reads versions 1 and 2"));
+  }
+  if (creating) {
     rocksdb::WriteOptions sync_write;
     sync_write.sync = true;
     s = db->Put(sync_write, handles[0], kFormatKey, format);
     if (!s.ok()) return IoError(s, "writing store format");
-  } else if (!s.ok()) {
-    return IoError(s, "reading store format");
-  } else if (format != "1" && format != "2") {
-    return Error(absl::StatusCode::kFailedPrecondition,
-                 "STORE_FORMAT_UNSUPPORTED",
-                 absl::StrCat("store at ", path, " has format version ", format,
-                              "; this build reads versions 1 and 2"));
   }
   store->set_format(format == "1" ? 1 : 2);
   return store;

@@ -77,19 +77,25 @@ TEST(RunTrackerTest, CheckFinishesOnlyTerminalRuns) {
   EXPECT_THAT(tracker.open_runs(), IsEmpty());
 }
 
+// Registers a worker of namespace and task queue "default".
+absl::StatusOr<runtime::RegisterWorkerResponse> RegisterWorker(
+    runtime::Engine* engine, int max_concurrency) {
+  runtime::RegisterWorkerRequest worker;
+  worker.set_identity("tracker-test");
+  worker.set_namespace_("default");
+  worker.add_task_queues("default");
+  worker.set_max_concurrency(max_concurrency);
+  return engine->RegisterWorker(worker);
+}
+
 TEST(RunTrackerTest, TaskOutcomeThroughTheTrackingEngineFinishesTheRun) {
   retrace::testing::TestEnv env;
   ASSERT_THAT(env.RegisterDefinition(kOneStep), IsOk());
   RunTracker tracker(&env.engine(), "default", kNoSweep);
   runtime::Engine* engine = tracker.engine();
 
-  runtime::RegisterWorkerRequest worker;
-  worker.set_identity("tracker-test");
-  worker.set_namespace_("default");
-  worker.add_task_queues("default");
-  worker.set_max_concurrency(1);
   absl::StatusOr<runtime::RegisterWorkerResponse> registered =
-      engine->RegisterWorker(worker);
+      RegisterWorker(engine, 1);
   ASSERT_THAT(registered.status(), IsOk());
 
   tracker.Track("r1");
@@ -130,13 +136,8 @@ TEST(RunTrackerTest, AReportedOutcomeThatEndsTheRunFinishesItWithoutARead) {
   RunTracker tracker(&counting, "default", kNoSweep);
   runtime::Engine* engine = tracker.engine();
 
-  runtime::RegisterWorkerRequest worker;
-  worker.set_identity("tracker-test");
-  worker.set_namespace_("default");
-  worker.add_task_queues("default");
-  worker.set_max_concurrency(2);
   absl::StatusOr<runtime::RegisterWorkerResponse> registered =
-      engine->RegisterWorker(worker);
+      RegisterWorker(engine, 2);
   ASSERT_THAT(registered.status(), IsOk());
 
   runtime::ReportTasksRequest report;
