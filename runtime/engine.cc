@@ -1372,6 +1372,11 @@ class EngineImpl : public Engine {
     p.run->info = info;
     Publish(p.effects);
     if (after) after(*p.run, p.before);
+    // An ended run takes no more transitions but a retry, which replays.
+    if (history::IsFinal(info.status()) ||
+        info.status() == history::RUN_STATUS_FAILED) {
+      return;
+    }
     PutCached(p.key, std::move(p.run));
   }
 

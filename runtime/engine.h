@@ -75,7 +75,9 @@ struct EngineOptions {
   // Default: empty
   std::map<std::string, int> max_concurrency_per_action;
 
-  // Interpreters kept in memory; others are rebuilt by replay when needed.
+  // Interpreters of open runs kept in memory (least recently used go
+  // first; an ended run is not kept); others are rebuilt by replay when
+  // needed.
   // Default: 10,000
   size_t run_cache_size = 10000;
 

@@ -479,6 +479,7 @@ class FlakyStore : public history::HistoryStore {
   std::atomic<int> fail_appends{0};  // Appends and AppendBatches
   std::atomic<int> fail_writes{0};
   std::atomic<int> appends{0};  // commits of events: Append + AppendBatch
+  std::atomic<int> history_reads{0};
 
   absl::StatusOr<history::RunInfo> Append(
       const history::AppendRequest& request) override {
@@ -516,6 +517,7 @@ class FlakyStore : public history::HistoryStore {
   std::unique_ptr<history::EventIterator> ReadHistory(
       absl::string_view ns, absl::string_view run_id,
       int64_t from_event_id) override {
+    ++history_reads;
     return store_->ReadHistory(ns, run_id, from_event_id);
   }
   absl::StatusOr<history::RunPage> ListRuns(absl::string_view ns,
@@ -798,6 +800,46 @@ TEST_F(ReportTasksTest, AFailedCommitRecordsNothingAndTheTasksComeBack) {
 // The transition that failed to commit left nothing behind in memory: the
 // run's cached interpreter and run record are not ahead of the store, so the
 // retried completion, start and signal all apply exactly once.
+// The run cache keeps open runs: a run that ended takes no place in it (it
+// takes no more transitions but a retry, which replays), so it does not
+// push out a run still waiting for its next step, which would then replay
+// its whole history.
+TEST(EngineCacheTest, AnEndedRunDoesNotPushAnOpenRunOutOfTheCache) {
+  ManualClock clock;
+  FlakyStore store;
+  EngineOptions options = Options(&clock);
+  options.run_cache_size = 2;
+  auto engine = Engine::Open(&store, options).value();
+  ASSERT_THAT(Prepare(*engine), IsOk());
+  RegisterWorkerRequest worker;  // holds r1's task while running r2's
+  worker.set_namespace_("default");
+  worker.set_identity("w");
+  worker.set_max_concurrency(2);
+  ASSERT_THAT(engine->RegisterWorker(worker), IsOk());
+  ASSERT_THAT(Start(*engine, "r1", 1), IsOk());
+  std::optional<Task> r1_a = Poll(*engine);
+  ASSERT_TRUE(r1_a.has_value());
+  // r2 runs to its end while r1 waits: cache r2, r1.
+  ASSERT_THAT(Start(*engine, "r2", 1), IsOk());
+  for (int step = 0; step < 2; ++step) {
+    std::optional<Task> t = Poll(*engine);
+    ASSERT_TRUE(t.has_value());
+    ASSERT_EQ(t->run_id(), "r2");
+    ASSERT_THAT(Complete(*engine, *t), IsOk());
+  }
+  ASSERT_THAT(Signal(*engine, "r2", "s1"), IsOk());
+  DescribeRunRequest d;
+  d.set_namespace_("default");
+  d.set_run_id("r2");
+  ASSERT_EQ(engine->DescribeRun(d)->status(), "COMPLETED");
+  // A third run takes the place r2 held.
+  ASSERT_THAT(Start(*engine, "r3", 1), IsOk());
+
+  const int reads = store.history_reads;
+  ASSERT_THAT(Complete(*engine, *r1_a), IsOk());
+  EXPECT_EQ(store.history_reads - reads, 0) << "r1 was replayed";
+}
+
 TEST_F(FlakyEngineTest, FailedCommitLeavesNoInMemoryStateAhead) {
   Engine& engine = *engine_;
   store_.fail_appends = 1;
