@@ -16,6 +16,7 @@
 #include "history/memory_store.h"
 #include "history/rocksdb_store.h"
 #include "runtime/definition.h"
+#include "runtime/forwarding_engine.h"
 #include "runtime/replay.h"
 #include "runtime/test_env.h"
 #include "runtime/worker_pool.h"
@@ -1104,6 +1105,101 @@ TEST(EngineWorkerPoolTest, StopReportsEveryTaskThePoolHolds) {
               return e.has_step_completed();
             }),
             3 * 40);
+}
+
+// The tasks a report hands back (the runs' next steps) run before the
+// thread reports again: a report blocks until its commit is durable, and
+// outcomes that arrived meanwhile must not keep those steps waiting.
+// r1's step a is reported first; while that report is out, r2's step a
+// ends (its outcome must wait: one report at a time). The report brings
+// back r1's step b. The next report (r2's outcome) waits up to 10 s for
+// step b to run: the reporting thread must have run it, or woken the other
+// thread to report, not reported itself with b still queued.
+TEST(EngineWorkerPoolTest, TasksAReportHandsBackRunBeforeTheNextReport) {
+  auto store = history::NewInMemoryHistoryStore();
+  auto engine = Engine::Open(store.get()).value();
+  RegisterDefinitionRequest r;
+  r.set_namespace_("default");
+  r.set_definition_json(R"({
+    "name": "two", "version": "1",
+    "steps": [
+      {"id": "a", "type": "action", "action": "t.step", "input": "input"},
+      {"id": "b", "type": "action", "action": "t.step", "input": "steps.a.output"},
+      {"id": "r", "type": "control.return", "output": "steps.b.output"}]})");
+  ASSERT_THAT(engine->RegisterDefinition(r), IsOk());
+
+  absl::Notification first_report, r2_a_done, r1_b_ran;
+  class Reports final : public ForwardingEngine {
+   public:
+    Reports(Engine* inner, absl::Notification* first_report,
+            absl::Notification* r2_a_done, absl::Notification* r1_b_ran)
+        : ForwardingEngine(inner),
+          first_report_(first_report),
+          r2_a_done_(r2_a_done),
+          r1_b_ran_(r1_b_ran) {}
+    absl::StatusOr<ReportTasksResponse> ReportTasks(
+        const ReportTasksRequest& request) override {
+      const int n = ++calls_;
+      if (n == 1) {
+        first_report_->Notify();
+        // r2's outcome reaches the pool while this report is out.
+        r2_a_done_->WaitForNotificationWithTimeout(absl::Seconds(10));
+        absl::SleepFor(absl::Milliseconds(50));
+      } else if (n == 2) {
+        b_ran_first_ =
+            r1_b_ran_->WaitForNotificationWithTimeout(absl::Seconds(10));
+      }
+      return ForwardingEngine::ReportTasks(request);
+    }
+    bool b_ran_first() const { return b_ran_first_; }
+
+   private:
+    absl::Notification* first_report_;
+    absl::Notification* r2_a_done_;
+    absl::Notification* r1_b_ran_;
+    std::atomic<int> calls_{0};
+    std::atomic<bool> b_ran_first_{false};
+  } reports(engine.get(), &first_report, &r2_a_done, &r1_b_ran);
+
+  ActionRegistry registry;
+  registry.Register(
+      "t.step",
+      [&](const ActionContext& c,
+          const history::Payload& in) -> absl::StatusOr<history::Payload> {
+        if (c.run_id == "r2" && c.step_id == "a") {
+          first_report.WaitForNotificationWithTimeout(absl::Seconds(10));
+          r2_a_done.Notify();
+        }
+        if (c.run_id == "r1" && c.step_id == "b") r1_b_ran.Notify();
+        return in;
+      });
+  for (const char* id : {"r1", "r2"}) {
+    StartRunRequest s;
+    s.set_namespace_("default");
+    s.set_workflow("two");
+    s.set_run_id(id);
+    s.set_input_json("7");
+    ASSERT_THAT(engine->StartRun(s), IsOk());
+  }
+  WorkerPoolOptions options;
+  options.threads = 2;
+  options.reporters = 1;
+  options.poll_timeout = absl::Seconds(5);
+  WorkerPool pool(&reports, &registry, options);
+  ASSERT_THAT(pool.Start(), IsOk());
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  for (const char* id : {"r1", "r2"}) {
+    DescribeRunRequest d;
+    d.set_namespace_("default");
+    d.set_run_id(id);
+    while (engine->DescribeRun(d)->status() != "COMPLETED") {
+      ASSERT_LT(absl::Now(), give_up) << "run " << id << " stuck";
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+  }
+  pool.Stop();
+  EXPECT_TRUE(reports.b_ran_first())
+      << "r1's step b waited in the queue behind the next report";
 }
 
 }  // namespace

@@ -4,8 +4,8 @@
 // the base method to forward.
 //
 // Thread safety: as the wrapped engine.
-#ifndef RETRACE_TOOLS_CLI_FORWARDING_ENGINE_H_
-#define RETRACE_TOOLS_CLI_FORWARDING_ENGINE_H_
+#ifndef RETRACE_RUNTIME_FORWARDING_ENGINE_H_
+#define RETRACE_RUNTIME_FORWARDING_ENGINE_H_
 
 #include <optional>
 #include <string>
@@ -14,100 +14,95 @@
 #include "absl/strings/string_view.h"
 #include "runtime/engine.h"
 
-namespace retrace::cli {
+namespace retrace::runtime {
 
-class ForwardingEngine : public runtime::Engine {
+class ForwardingEngine : public Engine {
  public:
   // `inner` must outlive this.
-  explicit ForwardingEngine(runtime::Engine* inner) : inner_(inner) {}
+  explicit ForwardingEngine(Engine* inner) : inner_(inner) {}
 
-  absl::StatusOr<runtime::RegisterDefinitionResponse> RegisterDefinition(
-      const runtime::RegisterDefinitionRequest& r) override {
+  absl::StatusOr<RegisterDefinitionResponse> RegisterDefinition(
+      const RegisterDefinitionRequest& r) override {
     return inner_->RegisterDefinition(r);
   }
-  absl::StatusOr<runtime::SetDefinitionActiveResponse> SetDefinitionActive(
-      const runtime::SetDefinitionActiveRequest& r) override {
+  absl::StatusOr<SetDefinitionActiveResponse> SetDefinitionActive(
+      const SetDefinitionActiveRequest& r) override {
     return inner_->SetDefinitionActive(r);
   }
-  absl::StatusOr<runtime::RemoveDefinitionResponse> RemoveDefinition(
-      const runtime::RemoveDefinitionRequest& r) override {
+  absl::StatusOr<RemoveDefinitionResponse> RemoveDefinition(
+      const RemoveDefinitionRequest& r) override {
     return inner_->RemoveDefinition(r);
   }
-  absl::StatusOr<runtime::ListDefinitionsResponse> ListDefinitions(
-      const runtime::ListDefinitionsRequest& r) override {
+  absl::StatusOr<ListDefinitionsResponse> ListDefinitions(
+      const ListDefinitionsRequest& r) override {
     return inner_->ListDefinitions(r);
   }
-  absl::StatusOr<runtime::StartRunResponse> StartRun(
-      const runtime::StartRunRequest& r) override {
+  absl::StatusOr<StartRunResponse> StartRun(const StartRunRequest& r) override {
     return inner_->StartRun(r);
   }
-  absl::StatusOr<runtime::SignalRunResponse> SignalRun(
-      const runtime::SignalRunRequest& r) override {
+  absl::StatusOr<SignalRunResponse> SignalRun(
+      const SignalRunRequest& r) override {
     return inner_->SignalRun(r);
   }
-  absl::StatusOr<std::vector<absl::StatusOr<runtime::StartRunResponse>>>
-  StartRuns(const std::vector<runtime::StartRunRequest>& r) override {
+  absl::StatusOr<std::vector<absl::StatusOr<StartRunResponse>>> StartRuns(
+      const std::vector<StartRunRequest>& r) override {
     return inner_->StartRuns(r);
   }
-  absl::StatusOr<std::vector<absl::StatusOr<runtime::SignalRunResponse>>>
-  SignalRuns(const std::vector<runtime::SignalRunRequest>& r,
-             const SignalRows& rows) override {
+  absl::StatusOr<std::vector<absl::StatusOr<SignalRunResponse>>> SignalRuns(
+      const std::vector<SignalRunRequest>& r, const SignalRows& rows) override {
     return inner_->SignalRuns(r, rows);
   }
-  absl::StatusOr<runtime::CancelRunResponse> CancelRun(
-      const runtime::CancelRunRequest& r) override {
+  absl::StatusOr<CancelRunResponse> CancelRun(
+      const CancelRunRequest& r) override {
     return inner_->CancelRun(r);
   }
-  absl::StatusOr<runtime::TerminateRunResponse> TerminateRun(
-      const runtime::TerminateRunRequest& r) override {
+  absl::StatusOr<TerminateRunResponse> TerminateRun(
+      const TerminateRunRequest& r) override {
     return inner_->TerminateRun(r);
   }
-  absl::StatusOr<runtime::RetryRunResponse> RetryRun(
-      const runtime::RetryRunRequest& r) override {
+  absl::StatusOr<RetryRunResponse> RetryRun(const RetryRunRequest& r) override {
     return inner_->RetryRun(r);
   }
-  absl::StatusOr<runtime::CompleteHumanTaskResponse> CompleteHumanTask(
-      const runtime::CompleteHumanTaskRequest& r) override {
+  absl::StatusOr<CompleteHumanTaskResponse> CompleteHumanTask(
+      const CompleteHumanTaskRequest& r) override {
     return inner_->CompleteHumanTask(r);
   }
-  absl::StatusOr<runtime::DescribeRunResponse> DescribeRun(
-      const runtime::DescribeRunRequest& r) override {
+  absl::StatusOr<DescribeRunResponse> DescribeRun(
+      const DescribeRunRequest& r) override {
     return inner_->DescribeRun(r);
   }
-  absl::StatusOr<runtime::GetHistoryResponse> GetHistory(
-      const runtime::GetHistoryRequest& r) override {
+  absl::StatusOr<GetHistoryResponse> GetHistory(
+      const GetHistoryRequest& r) override {
     return inner_->GetHistory(r);
   }
-  absl::StatusOr<runtime::RegisterWorkerResponse> RegisterWorker(
-      const runtime::RegisterWorkerRequest& r) override {
+  absl::StatusOr<RegisterWorkerResponse> RegisterWorker(
+      const RegisterWorkerRequest& r) override {
     return inner_->RegisterWorker(r);
   }
-  absl::StatusOr<runtime::HeartbeatResponse> Heartbeat(
-      const runtime::HeartbeatRequest& r) override {
+  absl::StatusOr<HeartbeatResponse> Heartbeat(
+      const HeartbeatRequest& r) override {
     return inner_->Heartbeat(r);
   }
-  absl::StatusOr<runtime::PollTaskResponse> PollTask(
-      const runtime::PollTaskRequest& r) override {
+  absl::StatusOr<PollTaskResponse> PollTask(const PollTaskRequest& r) override {
     return inner_->PollTask(r);
   }
-  absl::StatusOr<runtime::CompleteTaskResponse> CompleteTask(
-      const runtime::CompleteTaskRequest& r) override {
+  absl::StatusOr<CompleteTaskResponse> CompleteTask(
+      const CompleteTaskRequest& r) override {
     return inner_->CompleteTask(r);
   }
-  absl::StatusOr<runtime::FailTaskResponse> FailTask(
-      const runtime::FailTaskRequest& r) override {
+  absl::StatusOr<FailTaskResponse> FailTask(const FailTaskRequest& r) override {
     return inner_->FailTask(r);
   }
-  absl::StatusOr<runtime::ReportTasksResponse> ReportTasks(
-      const runtime::ReportTasksRequest& r) override {
+  absl::StatusOr<ReportTasksResponse> ReportTasks(
+      const ReportTasksRequest& r) override {
     return inner_->ReportTasks(r);
   }
-  absl::StatusOr<runtime::DeregisterWorkerResponse> DeregisterWorker(
-      const runtime::DeregisterWorkerRequest& r) override {
+  absl::StatusOr<DeregisterWorkerResponse> DeregisterWorker(
+      const DeregisterWorkerRequest& r) override {
     return inner_->DeregisterWorker(r);
   }
-  absl::StatusOr<runtime::DrainWorkerResponse> DrainWorker(
-      const runtime::DrainWorkerRequest& r) override {
+  absl::StatusOr<DrainWorkerResponse> DrainWorker(
+      const DrainWorkerRequest& r) override {
     return inner_->DrainWorker(r);
   }
   std::vector<std::string> TriggeredBy(absl::string_view ns,
@@ -122,12 +117,12 @@ class ForwardingEngine : public runtime::Engine {
   }
 
  protected:
-  runtime::Engine* inner() const { return inner_; }
+  Engine* inner() const { return inner_; }
 
  private:
-  runtime::Engine* const inner_;
+  Engine* const inner_;
 };
 
-}  // namespace retrace::cli
+}  // namespace retrace::runtime
 
-#endif  // RETRACE_TOOLS_CLI_FORWARDING_ENGINE_H_
+#endif  // RETRACE_RUNTIME_FORWARDING_ENGINE_H_

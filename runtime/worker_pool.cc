@@ -74,18 +74,24 @@ void WorkerPool::Loop() {
       Execute(std::move(task));
       continue;
     }
-    // Report first: the outcomes' runs are waiting for their commit.
-    if (!outcomes_.empty() && reporting_ < options_.reporters) {
-      ReportLocked();
-      continue;
-    }
+    // Queued tasks before outcomes: they are held already (their leases
+    // run), and a thread that reported before running them would leave
+    // them waiting for its commit.
     if (!queue_.empty()) {
       Task task = std::move(queue_.front());
       queue_.pop_front();
-      // More work than this thread: let one more thread come (it wakes the
-      // next in turn if the queue is still not empty when it arrives).
-      if (!queue_.empty()) WakeLocked();
+      // More work than this thread (tasks, or outcomes a report could
+      // take): let one more thread come (it wakes the next in turn while
+      // work remains when it arrives).
+      if (!queue_.empty() ||
+          (!outcomes_.empty() && reporting_ < options_.reporters)) {
+        WakeLocked();
+      }
       Execute(std::move(task));
+      continue;
+    }
+    if (!outcomes_.empty() && reporting_ < options_.reporters) {
+      ReportLocked();
       continue;
     }
     if (!polling_ && !stopping_ && held_ < options_.threads) {

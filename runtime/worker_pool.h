@@ -11,17 +11,20 @@
 // could share it, and at low load nothing is handed between threads:
 //   - one idle thread long-polls the engine (PollTask) while the pool has a
 //     free slot, runs what it gets and wakes another to take over polling;
-//   - a thread that ran a task queues its outcome and, if fewer than
-//     `reporters` ReportTasks calls are in flight, sends every queued
-//     outcome in one (one atomic, synced commit for all their runs); outcomes
-//     that arrive meanwhile wait for the next call, so under load one commit
-//     serves many tasks;
+//   - a thread that ran a task queues its outcome and, once no task is
+//     queued and fewer than `reporters` ReportTasks calls are in flight,
+//     sends every queued outcome in one (one atomic, synced commit for all
+//     their runs); outcomes that arrive meanwhile wait for the next call, so
+//     under load one commit serves many tasks;
 //   - the tasks a report hands back (eager dispatch: a run's next step
 //     comes back with its previous step's commit, without a poll) are
-//     queued; the reporting thread runs the first itself and wakes one more
-//     thread only if more remain (each woken thread wakes the next while
-//     the queue is not empty), so a burst of short tasks wakes one or two
-//     threads, not one per task.
+//     queued and run before the next report (a report blocks until its
+//     commit is durable: reporting first would leave them waiting that
+//     long); the reporting thread runs them itself and wakes one more
+//     thread only if work remains that it cannot take now (more queued
+//     tasks, or outcomes a report could send; each woken thread wakes the
+//     next in turn), so a burst of short tasks wakes one or two threads,
+//     not one per task.
 // At most `threads` tasks are held at once (the worker's max_concurrency:
 // the engine grants no more leases), so every held task has a thread.
 //

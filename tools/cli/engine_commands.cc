@@ -25,14 +25,16 @@
 #include "projection/read_models.h"
 #include "projection/writer.h"
 #include "runtime/actions.h"
+#include "runtime/forwarding_engine.h"
 #include "runtime/worker_pool.h"
 #include "tools/cli/args.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/engine_session.h"
-#include "tools/cli/forwarding_engine.h"
 #include "tools/cli/runtime_commands.h"
 
 namespace retrace::cli {
+
+using runtime::ForwardingEngine;
 namespace {
 
 constexpr char kDefaultDb[] = "./.retrace";

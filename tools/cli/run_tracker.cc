@@ -3,9 +3,11 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
-#include "tools/cli/forwarding_engine.h"
+#include "runtime/forwarding_engine.h"
 
 namespace retrace::cli {
+
+using runtime::ForwardingEngine;
 
 bool IsTerminalStatus(absl::string_view status) {
   return status == "COMPLETED" || status == "FAILED" || status == "CANCELED" ||

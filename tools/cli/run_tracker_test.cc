@@ -6,10 +6,12 @@
 #include "common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "runtime/forwarding_engine.h"
 #include "runtime/test_env.h"
-#include "tools/cli/forwarding_engine.h"
 
 namespace retrace::cli {
+
+using runtime::ForwardingEngine;
 namespace {
 
 using ::retrace::testing::IsOk;

@@ -27,6 +27,7 @@
 #include "projection/read_models.h"
 #include "rapidjson/document.h"
 #include "runtime/actions.h"
+#include "runtime/forwarding_engine.h"
 #include "runtime/worker_pool.h"
 #include "signals/correlation.h"
 #include "signals/ingress.h"
@@ -34,11 +35,12 @@
 #include "tools/cli/cli.h"
 #include "tools/cli/engine_session.h"
 #include "tools/cli/expected_log.h"
-#include "tools/cli/forwarding_engine.h"
 #include "tools/cli/store_verifier.h"
 #include "tools/cli/stress_definitions.h"
 
 namespace retrace::cli {
+
+using runtime::ForwardingEngine;
 namespace {
 
 constexpr char kNs[] = "default";
