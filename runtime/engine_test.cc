@@ -40,6 +40,37 @@ constexpr char kThreeSteps[] = R"({
     {"id": "r", "type": "control.return", "output": "steps.c.output"}
   ]})";
 
+// Each run of `runs` described once it has COMPLETED. A run that fails to
+// describe, or is still open after 30 s, fails the test (and is described
+// as it is, or empty).
+std::vector<DescribeRunResponse> AwaitCompleted(
+    Engine& engine, const std::vector<std::string>& runs) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  std::vector<DescribeRunResponse> described;
+  for (const std::string& run : runs) {
+    DescribeRunRequest d;
+    d.set_namespace_("default");
+    d.set_run_id(run);
+    for (;;) {
+      absl::StatusOr<DescribeRunResponse> r = engine.DescribeRun(d);
+      if (!r.ok()) {
+        ADD_FAILURE() << "run " << run << ": " << r.status();
+        described.emplace_back();
+        break;
+      }
+      if (r->status() == "COMPLETED" || absl::Now() >= give_up) {
+        if (r->status() != "COMPLETED") {
+          ADD_FAILURE() << "run " << run << " stuck in " << r->status();
+        }
+        described.push_back(*std::move(r));
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+  }
+  return described;
+}
+
 std::vector<std::string> Types(Engine& engine, const std::string& run) {
   GetHistoryRequest req;
   req.set_namespace_("default");
@@ -1008,21 +1039,10 @@ TEST(EngineWorkerPoolTest, InProcessWorkersRunManyRunsConcurrently) {
     s.set_input_json(absl::StrCat(i));
     runs.push_back(engine->StartRun(s)->run_id());
   }
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  const std::vector<DescribeRunResponse> described =
+      AwaitCompleted(*engine, runs);
   for (size_t i = 0; i < runs.size(); ++i) {
-    DescribeRunRequest d;
-    d.set_namespace_("default");
-    d.set_run_id(runs[i]);
-    for (;;) {
-      auto described = engine->DescribeRun(d);
-      ASSERT_THAT(described, IsOk());
-      if (described->status() == "COMPLETED") {
-        EXPECT_EQ(described->output_json(), absl::StrCat(i + 3));
-        break;
-      }
-      ASSERT_LT(absl::Now(), give_up) << "run " << runs[i] << " stuck";
-      absl::SleepFor(absl::Milliseconds(2));
-    }
+    EXPECT_EQ(described[i].output_json(), absl::StrCat(i + 3)) << runs[i];
   }
   pool.Stop();
   EXPECT_EQ(pool.tasks_completed(), 600);
@@ -1089,16 +1109,8 @@ TEST(EngineWorkerPoolTest, StopReportsEveryTaskThePoolHolds) {
   // Another pool finishes the rest; every step completes exactly once.
   WorkerPool pool(engine.get(), &registry, options);
   ASSERT_THAT(pool.Start(), IsOk());
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  for (const std::string& run : runs) {
-    DescribeRunRequest d;
-    d.set_namespace_("default");
-    d.set_run_id(run);
-    while (engine->DescribeRun(d)->status() != "COMPLETED") {
-      ASSERT_LT(absl::Now(), give_up) << "run " << run << " stuck";
-      absl::SleepFor(absl::Milliseconds(2));
-    }
-    EXPECT_EQ(engine->DescribeRun(d)->output_json(), "3");
+  for (const DescribeRunResponse& run : AwaitCompleted(*engine, runs)) {
+    EXPECT_EQ(run.output_json(), "3") << run.run_id();
   }
   pool.Stop();
   EXPECT_EQ(count([](const history::HistoryEvent& e) {
@@ -1187,16 +1199,7 @@ TEST(EngineWorkerPoolTest, TasksAReportHandsBackRunBeforeTheNextReport) {
   options.poll_timeout = absl::Seconds(5);
   WorkerPool pool(&reports, &registry, options);
   ASSERT_THAT(pool.Start(), IsOk());
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  for (const char* id : {"r1", "r2"}) {
-    DescribeRunRequest d;
-    d.set_namespace_("default");
-    d.set_run_id(id);
-    while (engine->DescribeRun(d)->status() != "COMPLETED") {
-      ASSERT_LT(absl::Now(), give_up) << "run " << id << " stuck";
-      absl::SleepFor(absl::Milliseconds(2));
-    }
-  }
+  AwaitCompleted(*engine, {"r1", "r2"});
   pool.Stop();
   EXPECT_TRUE(reports.b_ran_first())
       << "r1's step b waited in the queue behind the next report";
