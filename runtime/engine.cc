@@ -1210,8 +1210,14 @@ class EngineImpl : public Engine {
     return run;
   }
 
+  // Keeps an open run; an ended one takes no more transitions but a retry,
+  // which replays.
   void PutCached(const std::string& key, std::unique_ptr<LoadedRun> run) {
-    if (options_.run_cache_size == 0) return;
+    const history::RunStatus status = run->info.status();
+    if (options_.run_cache_size == 0 || history::IsFinal(status) ||
+        status == history::RUN_STATUS_FAILED) {
+      return;
+    }
     absl::MutexLock lock(&cache_mu_);
     lru_.push_front(key);
     cache_[key] = {std::move(run), lru_.begin()};
@@ -1372,11 +1378,6 @@ class EngineImpl : public Engine {
     p.run->info = info;
     Publish(p.effects);
     if (after) after(*p.run, p.before);
-    // An ended run takes no more transitions but a retry, which replays.
-    if (history::IsFinal(info.status()) ||
-        info.status() == history::RUN_STATUS_FAILED) {
-      return;
-    }
     PutCached(p.key, std::move(p.run));
   }
 

@@ -40,6 +40,23 @@ constexpr char kThreeSteps[] = R"({
     {"id": "r", "type": "control.return", "output": "steps.c.output"}
   ]})";
 
+// An engine on `store` with `definition_json` registered in "default", or
+// null (and a test failure) if either fails.
+std::unique_ptr<Engine> OpenWith(history::HistoryStore* store,
+                                 const char* definition_json) {
+  auto engine = Engine::Open(store);
+  EXPECT_THAT(engine, IsOk());
+  if (!engine.ok()) return nullptr;
+  RegisterDefinitionRequest r;
+  r.set_namespace_("default");
+  r.set_definition_json(definition_json);
+  absl::StatusOr<RegisterDefinitionResponse> registered =
+      (*engine)->RegisterDefinition(r);
+  EXPECT_THAT(registered, IsOk());
+  if (!registered.ok()) return nullptr;
+  return *std::move(engine);
+}
+
 // Each run of `runs` described once it has COMPLETED. A run that fails to
 // describe, or is still open after 30 s, fails the test (and is described
 // as it is, or empty).
@@ -1019,11 +1036,8 @@ TEST(EngineRestartTest, TasksAndTimersSurviveARestartAndOldTokensAreRejected) {
 
 TEST(EngineWorkerPoolTest, InProcessWorkersRunManyRunsConcurrently) {
   auto store = history::NewInMemoryHistoryStore();
-  auto engine = Engine::Open(store.get()).value();
-  RegisterDefinitionRequest r;
-  r.set_namespace_("default");
-  r.set_definition_json(kThreeSteps);
-  ASSERT_THAT(engine->RegisterDefinition(r), IsOk());
+  std::unique_ptr<Engine> engine = OpenWith(store.get(), kThreeSteps);
+  ASSERT_NE(engine, nullptr);
   ActionRegistry registry;
   RegisterBuiltinActions(&registry);
   WorkerPoolOptions options;
@@ -1053,17 +1067,14 @@ TEST(EngineWorkerPoolTest, InProcessWorkersRunManyRunsConcurrently) {
 // deregisters, so no lease is left to expire into a failed attempt.
 TEST(EngineWorkerPoolTest, StopReportsEveryTaskThePoolHolds) {
   auto store = history::NewInMemoryHistoryStore();
-  auto engine = Engine::Open(store.get()).value();
-  RegisterDefinitionRequest r;
-  r.set_namespace_("default");
-  r.set_definition_json(R"({
+  std::unique_ptr<Engine> engine = OpenWith(store.get(), R"({
     "name": "slow3", "version": "1",
     "steps": [
       {"id": "a", "type": "action", "action": "slow", "input": "input + 1"},
       {"id": "b", "type": "action", "action": "slow", "input": "steps.a.output + 1"},
       {"id": "c", "type": "action", "action": "slow", "input": "steps.b.output + 1"},
       {"id": "r", "type": "control.return", "output": "steps.c.output"}]})");
-  ASSERT_THAT(engine->RegisterDefinition(r), IsOk());
+  ASSERT_NE(engine, nullptr);
   ActionRegistry registry;
   registry.Register(
       "slow",
@@ -1129,16 +1140,13 @@ TEST(EngineWorkerPoolTest, StopReportsEveryTaskThePoolHolds) {
 // thread to report, not reported itself with b still queued.
 TEST(EngineWorkerPoolTest, TasksAReportHandsBackRunBeforeTheNextReport) {
   auto store = history::NewInMemoryHistoryStore();
-  auto engine = Engine::Open(store.get()).value();
-  RegisterDefinitionRequest r;
-  r.set_namespace_("default");
-  r.set_definition_json(R"({
+  std::unique_ptr<Engine> engine = OpenWith(store.get(), R"({
     "name": "two", "version": "1",
     "steps": [
       {"id": "a", "type": "action", "action": "t.step", "input": "input"},
       {"id": "b", "type": "action", "action": "t.step", "input": "steps.a.output"},
       {"id": "r", "type": "control.return", "output": "steps.b.output"}]})");
-  ASSERT_THAT(engine->RegisterDefinition(r), IsOk());
+  ASSERT_NE(engine, nullptr);
 
   absl::Notification first_report, r2_a_done, r1_b_ran;
   class Reports final : public ForwardingEngine {

@@ -83,14 +83,11 @@ void WorkerPool::Loop() {
       // More work than this thread (tasks, or outcomes a report could
       // take): let one more thread come (it wakes the next in turn while
       // work remains when it arrives).
-      if (!queue_.empty() ||
-          (!outcomes_.empty() && reporting_ < options_.reporters)) {
-        WakeLocked();
-      }
+      if (!queue_.empty() || CanReportLocked()) WakeLocked();
       Execute(std::move(task));
       continue;
     }
-    if (!outcomes_.empty() && reporting_ < options_.reporters) {
+    if (CanReportLocked()) {
       ReportLocked();
       continue;
     }
@@ -128,6 +125,10 @@ void WorkerPool::Execute(Task task) {
   TaskOutcome outcome = Run(engine_, registry_, worker_id_, task);
   mu_.Lock();
   outcomes_.push_back(std::move(outcome));
+}
+
+bool WorkerPool::CanReportLocked() const {
+  return !outcomes_.empty() && reporting_ < options_.reporters;
 }
 
 void WorkerPool::ReportLocked() {

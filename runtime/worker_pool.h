@@ -103,6 +103,8 @@ class WorkerPool {
   void Execute(Task task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends queued outcomes in one ReportTasks (mu_ released meanwhile) and
   // queues the tasks it hands back.
+  // Outcomes wait and fewer than `reporters` reports are in flight.
+  bool CanReportLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReportLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Wakes one sleeping thread unless one is already on its way.
   void WakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
