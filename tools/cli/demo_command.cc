@@ -24,6 +24,7 @@
 #include "tools/cli/demo_definitions.h"
 #include "tools/cli/engine_session.h"
 #include "tools/cli/run_tracker.h"
+#include "tools/cli/sync_probe.h"
 
 namespace retrace::cli {
 namespace {
@@ -352,6 +353,15 @@ absl::Status Bench(const Args& args, std::ostream& out) {
               ? absl::StrCat("starts in batches of up to ", start_batch)
               : std::string("one client thread per run in flight"))
       << ", " << (sync ? "synced" : "relaxed") << " commits" << std::endl;
+  // Synced figures move with the disk's own sync latency: print it beside
+  // them, measured on the store's file system before and after the runs.
+  auto probe_disk = [&](absl::string_view when) -> absl::Status {
+    if (!sync) return absl::OkStatus();
+    ASSIGN_OR_RETURN(SyncLatency disk, ProbeSyncLatency(dir.path()));
+    out << "disk " << when << ": " << FormatSyncLatency(disk) << std::endl;
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(probe_disk("before"));
   std::atomic<int64_t> errors{0}, not_completed{0};
   absl::Mutex error_mu;
   std::string first_error;
@@ -454,6 +464,7 @@ absl::Status Bench(const Args& args, std::ostream& out) {
       done / std::max(seconds, 1e-9), FormatLatency(l.p50),
       FormatLatency(l.p99), FormatLatency(l.max), done, pool.tasks_completed(),
       seconds);
+  RETURN_IF_ERROR(probe_disk("after"));
   if (!last.ok() || last->output_json() != "3") {
     return Error(
         absl::StatusCode::kInternal, "BENCH_WRONG_RESULT",

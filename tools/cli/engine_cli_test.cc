@@ -315,5 +315,20 @@ TEST(EngineCliTest, BenchReportsThroughputAndLatency) {
   EXPECT_THAT(bench.out, HasSubstr("40 runs, 120 steps"));
 }
 
+TEST(EngineCliTest, SyncedBenchPrintsTheDisksSyncLatencyBeforeAndAfter) {
+  Result bench = RunCli({"bench", "--runs", "8", "--concurrency", "2"});
+  ASSERT_EQ(bench.code, kExitOk) << bench.out << bench.err;
+  EXPECT_THAT(bench.out,
+              AllOf(HasSubstr("synced commits"),
+                    HasSubstr("disk before: 512-byte synced write p50 "),
+                    HasSubstr("disk after: 512-byte synced write p50 "),
+                    HasSubstr("8 runs, 24 steps")));
+  // Relaxed commits do not depend on it: no probe.
+  bench =
+      RunCli({"bench", "--runs", "8", "--concurrency", "2", "--sync=false"});
+  ASSERT_EQ(bench.code, kExitOk) << bench.out << bench.err;
+  EXPECT_THAT(bench.out, Not(HasSubstr("disk before")));
+}
+
 }  // namespace
 }  // namespace retrace::cli
