@@ -1,5 +1,7 @@
 #include "tools/cli/demo_command.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -28,6 +30,17 @@
 
 namespace retrace::cli {
 namespace {
+
+// CPU time this process has used so far, all threads (RocksDB's too).
+struct CpuTime {
+  absl::Duration user, sys;
+};
+CpuTime ProcessCpuTime() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return {absl::DurationFromTimeval(usage.ru_utime),
+          absl::DurationFromTimeval(usage.ru_stime)};
+}
 
 // A store directory: the one named by --db, or a fresh temporary one that is
 // removed when this goes out of scope (unless --keep).
@@ -380,6 +393,7 @@ absl::Status Bench(const Args& args, std::ostream& out) {
     return start;
   };
   const absl::Time begin = absl::Now();
+  const CpuTime cpu_begin = ProcessCpuTime();
   if (start_batch == 0) {
     // One client thread per run in flight: start, wait for the end, repeat.
     ParallelFor(runs, static_cast<int>(concurrency), [&](int64_t i) {
@@ -434,6 +448,7 @@ absl::Status Bench(const Args& args, std::ostream& out) {
     not_completed += tracker.open();
   }
   const absl::Time end = absl::Now();
+  const CpuTime cpu_end = ProcessCpuTime();
   pool.Stop();
   if (projection != nullptr) {
     // Lag at the end of the measurement, then what the drain applied.
@@ -464,6 +479,17 @@ absl::Status Bench(const Args& args, std::ostream& out) {
       done / std::max(seconds, 1e-9), FormatLatency(l.p50),
       FormatLatency(l.p99), FormatLatency(l.max), done, pool.tasks_completed(),
       seconds);
+  // CPU per run: on few cores it bounds throughput and, on a VM, slows the
+  // syncs too (docs/benchmarks.md).
+  const absl::Duration user = cpu_end.user - cpu_begin.user;
+  const absl::Duration sys = cpu_end.sys - cpu_begin.sys;
+  out << absl::StrFormat(
+      "cpu         : %.2f s (user %.2f, sys %.2f), %s per run, %.1f cores "
+      "busy\n",
+      absl::ToDoubleSeconds(user + sys), absl::ToDoubleSeconds(user),
+      absl::ToDoubleSeconds(sys),
+      FormatLatency((user + sys) / std::max<int64_t>(done, 1)),
+      absl::ToDoubleSeconds(user + sys) / std::max(seconds, 1e-9));
   RETURN_IF_ERROR(probe_disk("after"));
   if (!last.ok() || last->output_json() != "3") {
     return Error(

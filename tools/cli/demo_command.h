@@ -49,9 +49,10 @@ shows them finished), up to --start-batch at a time in one StartRuns commit.
 With --start-batch 0, C client threads instead each start a run with
 StartRun, wait for it to finish and start the next. Prints runs/s and the
 p50/p99/max start-to-completion latency. --concurrency 1 measures sequential
-latency. With synced commits it also prints, before and after the runs, how
-long the store's disk takes for a 512-byte write + fdatasync (p50 and p90 of
-500): the floor under every synced commit.
+latency. Also prints the CPU time the process used (per run, and cores
+busy) and, with synced commits, before and after the runs, how long the
+store's disk takes for a 512-byte write + fdatasync (p50 and p90 of 500):
+the floor under every synced commit.
 
 Options:
   --runs N             Runs in all. Default: 20000

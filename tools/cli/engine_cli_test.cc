@@ -306,8 +306,10 @@ TEST(EngineCliTest, BenchReportsThroughputAndLatency) {
   Result bench =
       RunCli({"bench", "--runs", "40", "--concurrency", "4", "--sync=false"});
   ASSERT_EQ(bench.code, kExitOk) << bench.out << bench.err;
-  EXPECT_THAT(bench.out, AllOf(HasSubstr("runs/s"), HasSubstr("p50"),
-                               HasSubstr("40 runs, 120 steps")));
+  EXPECT_THAT(bench.out,
+              AllOf(HasSubstr("runs/s"), HasSubstr("p50"),
+                    HasSubstr("40 runs, 120 steps"), HasSubstr("per run, "),
+                    HasSubstr("cores busy")));
   // One client thread per run in flight instead of batched starts.
   bench = RunCli({"bench", "--runs", "40", "--concurrency", "4",
                   "--start-batch", "0", "--sync=false"});
