@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/status.h"
+#include "tools/cli/engine_session.h"
 
 namespace retrace::cli {
 namespace {
@@ -28,6 +29,7 @@ bool WriteAt(int fd, const char* data, size_t size, off_t offset) {
   while (size > 0) {
     const ssize_t n = pwrite(fd, data, size, offset);
     if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = EIO;  // no progress: not a stale errno in the message
     if (n <= 0) return false;
     data += n;
     size -= static_cast<size_t>(n);
@@ -83,8 +85,8 @@ absl::StatusOr<SyncLatency> ProbeSyncLatency(const std::string& dir, int count,
   }
   std::sort(took.begin(), took.end());
   SyncLatency latency;
-  latency.p50 = took[took.size() / 2];
-  latency.p90 = took[took.size() * 9 / 10];
+  latency.p50 = Quantile(took, 0.50);
+  latency.p90 = Quantile(took, 0.90);
   latency.writes = count;
   latency.bytes = bytes;
   return latency;
